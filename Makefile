@@ -1,0 +1,57 @@
+# Two commands on a fresh machine:  make serve   (the app on SQLite with demo data)
+#                                   make test    (lint, types, contracts and the whole test suite)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Measures data for 2023+ lives beside the clone in ../shared (CI) unless set otherwise.
+SHARED_MEASURES := $(abspath ../shared/data/qpp-measures-data)
+export OPENQPP_MEASURES_DATA ?= $(if $(wildcard $(SHARED_MEASURES)),$(SHARED_MEASURES),)
+
+.PHONY: serve test setup setup-dev assets chromium lint typecheck contracts pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime assets
+setup-dev: $(VENV)/.dev assets chromium
+
+# Pinned npm packs (measures data, CMS Design System, htmx, axe-core), verified by integrity hash.
+assets: $(VENV)/.runtime
+	$(BIN)/openqpp data install
+
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+serve: setup
+	$(BIN)/openqpp serve --demo
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+contracts: $(VENV)/.dev
+	$(BIN)/lint-imports
+
+pytest: setup-dev
+	$(BIN)/pytest
+
+test: setup-dev lint typecheck contracts pytest
+
+clean:
+	rm -rf $(VENV) .data src/openqpp/web/static/vendor .pytest_cache .mypy_cache .ruff_cache

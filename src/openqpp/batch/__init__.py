@@ -1,0 +1,1 @@
+"""Claims -> per-entity aggregates: the SQL contract, DuckDB (default) and Spark engines."""

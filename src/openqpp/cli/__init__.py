@@ -1,0 +1,41 @@
+"""The `openqpp` command line: one module per domain."""
+
+from __future__ import annotations
+
+import typer
+
+from openqpp import __version__
+from openqpp.cli import data, db, policy, serve
+
+app = typer.Typer(
+    name="openqpp",
+    help="MIPS Eligibility & Reporting: eligibility, elections, submissions and scores.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"openqpp {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """openqpp command line."""
+
+
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
+app.add_typer(policy.app, name="policy")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,3 @@
+from openqpp.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The pure domain: eligibility, elections, submissions and scoring. No I/O here."""

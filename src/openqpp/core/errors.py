@@ -1,0 +1,79 @@
+"""Errors a user can meet: a stable code, what is wrong, how to fix it, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a problem is: a JSONPath for JSON, line/column/XPath for XML, or a field name."""
+
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    xpath: str | None = None
+    file: str | None = None
+
+    def describe(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}" + (f", column {self.column}" if self.column else ""))
+        if self.path:
+            parts.append(self.path)
+        if self.xpath:
+            parts.append(self.xpath)
+        return ", ".join(parts)
+
+
+class OpenQppError(Exception):
+    """Base class for every error openqpp shows to a person or an API client."""
+
+    code: str = "OQ-000"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str,
+        code: str | None = None,
+        location: Location | None = None,
+    ) -> None:
+        self.message = message
+        self.fix = fix
+        if code is not None:
+            self.code = code
+        self.location = location
+        super().__init__(f"[{self.code}] {message} {fix}".strip())
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message, "fix": self.fix}
+        if self.location is not None:
+            out["location"] = {k: v for k, v in vars_of(self.location).items() if v is not None}
+        return out
+
+
+def vars_of(location: Location) -> dict[str, object]:
+    return {
+        "path": location.path,
+        "line": location.line,
+        "column": location.column,
+        "xpath": location.xpath,
+        "file": location.file,
+    }
+
+
+class InvalidValue(OpenQppError, ValueError):
+    """A value (an identifier, an amount, a year) is not well formed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found while validating input; validators accumulate these."""
+
+    code: str
+    message: str
+    severity: str = "error"
+    location: Location = field(default_factory=Location)

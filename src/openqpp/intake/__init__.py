@@ -1,0 +1,1 @@
+"""Format adapters: QPP JSON, QRDA III (hardened lxml) and CSV rosters -> core values."""

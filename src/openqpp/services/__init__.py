@@ -1,0 +1,1 @@
+"""Use cases: load, call the core, persist and audit, in one transaction."""

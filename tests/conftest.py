@@ -1,0 +1,83 @@
+"""Fixtures shared by the whole suite: databases (SQLite always, PostgreSQL when asked), settings,
+and the measures data roots."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_ENV = "OPENQPP_TEST_DATABASE_URL"
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    if not url:
+        return None
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """When PostgreSQL is asked for, it must be there: fail the run, never skip it."""
+    url = _postgres_url()
+    if url is None:
+        return
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"{POSTGRES_ENV} is set to {url} but PostgreSQL cannot be reached: {exc}. "
+            "Start PostgreSQL or unset the variable."
+        ) from exc
+
+
+def _database_kinds() -> list[str]:
+    return ["sqlite", "postgresql"] if _postgres_url() else ["sqlite"]
+
+
+@pytest.fixture(params=_database_kinds())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind under test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = make_url(_postgres_url() or "")
+    name = f"openqpp_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from openqpp.services.database import engine_for
+
+        engine_for.cache_clear()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def measures_roots() -> list[Path]:
+    """Measures data roots as the app sees them: the installed npm pack, then the extras."""
+    roots = [REPO / ".data" / "qpp-measures-data"]
+    extra = os.environ.get("OPENQPP_MEASURES_DATA", "")
+    roots += [Path(p) for p in extra.split(os.pathsep) if p.strip()]
+    shared = REPO.parent / "shared" / "data" / "qpp-measures-data"
+    if shared.is_dir() and shared not in roots:
+        roots.append(shared)
+    return roots
