@@ -70,14 +70,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
-
-
-def measures_roots() -> list[Path]:
-    """Measures data roots as the app sees them: the installed npm pack, then the extras."""
-    roots = [REPO / ".data" / "qpp-measures-data"]
-    extra = os.environ.get("OPENQPP_MEASURES_DATA", "")
-    roots += [Path(p) for p in extra.split(os.pathsep) if p.strip()]
-    shared = REPO.parent / "shared" / "data" / "qpp-measures-data"
-    if shared.is_dir() and shared not in roots:
-        roots.append(shared)
-    return roots

@@ -6,6 +6,7 @@ import typer
 
 from openqpp import __version__
 from openqpp.cli import data, db, policy, serve
+from openqpp.settings import get_settings
 
 app = typer.Typer(
     name="openqpp",
@@ -29,6 +30,7 @@ def root(
     ),
 ) -> None:
     """openqpp command line."""
+    get_settings.cache_clear()  # each invocation reads the environment afresh
 
 
 app.command("serve")(serve.serve)

@@ -29,7 +29,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except (UnsupportedPerformanceYear, PolicyFileError) as exc:
         code = getattr(exc, "code", "OQ-POLICY")
-        err_console.print(f"[bold red]error[/] [{code}] {exc}", markup=False)
+        err_console.print("error", style="bold red", end=" ")
+        err_console.print(f"[{code}] {exc}", markup=False)
         raise typer.Exit(2) from None
     except LookupError as exc:
         code = getattr(exc, "code", None)

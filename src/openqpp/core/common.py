@@ -11,6 +11,8 @@ from typing import Final
 
 from openqpp.core.errors import InvalidValue
 
+FIRST_MIPS_YEAR: Final = 2017  # year-literal: MACRA's first MIPS performance year, not a rule
+
 NPI_PREFIX: Final = "80840"
 """Prefix added before the Luhn check for NPIs (ISO 7812 health-industry issuer prefix)."""
 
@@ -117,7 +119,7 @@ class PerformanceYear(int):
             value = int(str(raw).strip())
         except ValueError:
             value = -1
-        if not 2017 <= value <= 2099:
+        if not FIRST_MIPS_YEAR <= value <= FIRST_MIPS_YEAR + 99:
             raise InvalidValue(
                 f"Performance year {raw!r} is not a year MIPS has.",
                 fix="Give a four-digit performance year from 2017 on, for example 2022.",

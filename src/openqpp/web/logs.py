@@ -60,3 +60,7 @@ def configure_logging(level: str = "info", *, as_json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # A logging.config call elsewhere (disable_existing_loggers) must not silence ours.
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("openqpp") and isinstance(logger, logging.Logger):
+            logger.disabled = False
