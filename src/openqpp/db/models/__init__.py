@@ -1,5 +1,12 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
+from openqpp.db.models.eligibility import DeterminationRun, EligibilityResultRow, RunClinician
 from openqpp.db.models.organisations import Organisation, OrganisationKind
 
-__all__ = ["Organisation", "OrganisationKind"]
+__all__ = [
+    "DeterminationRun",
+    "EligibilityResultRow",
+    "Organisation",
+    "OrganisationKind",
+    "RunClinician",
+]
