@@ -65,7 +65,7 @@ class RunClinician(Base):
 
 
 class EligibilityResultRow(Base):
-    """One entity's result in a run: individual (TIN/NPI), group (TIN), APM entity, virtual group."""
+    """One entity's result in a run: individual (TIN/NPI), group (TIN), APM entity or VG."""
 
     __tablename__ = "eligibility_results"
     __table_args__ = (
