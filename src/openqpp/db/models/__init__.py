@@ -1,6 +1,12 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
-from openqpp.db.models.eligibility import DeterminationRun, EligibilityResultRow, RunClinician
+from openqpp.db.models.eligibility import (
+    DeterminationRun,
+    EligibilityResultRow,
+    RunApmParticipant,
+    RunClinician,
+    RunVirtualGroupMember,
+)
 from openqpp.db.models.organisations import Organisation, OrganisationKind
 
 __all__ = [
@@ -8,5 +14,7 @@ __all__ = [
     "EligibilityResultRow",
     "Organisation",
     "OrganisationKind",
+    "RunApmParticipant",
     "RunClinician",
+    "RunVirtualGroupMember",
 ]

@@ -96,3 +96,32 @@ class EligibilityResultRow(Base):
     """Comma-separated `status:segment` pairs, e.g. `small_practice:1,rural:2`."""
     reasons: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     """Compact reason records (code and the facts the text is rendered from)."""
+
+
+class RunApmParticipant(Base):
+    """A TIN/NPI on an APM entity's participation list (any snapshot of the year)."""
+
+    __tablename__ = "run_apm_participants"
+    __table_args__ = (Index("ix_run_apm_participants_npi", "run_id", "npi"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("determination_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    apm_entity_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tin: Mapped[str] = mapped_column(String(9), primary_key=True)
+    npi: Mapped[str] = mapped_column(String(10), primary_key=True)
+    apm_model: Mapped[str] = mapped_column(String(100))
+    mips_apm: Mapped[bool]
+    advanced_apm: Mapped[bool]
+
+
+class RunVirtualGroupMember(Base):
+    """A TIN that belongs to a virtual group for the run's year."""
+
+    __tablename__ = "run_virtual_group_members"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("determination_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    virtual_group_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tin: Mapped[str] = mapped_column(String(9), primary_key=True)

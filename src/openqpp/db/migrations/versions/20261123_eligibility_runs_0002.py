@@ -1,8 +1,9 @@
-"""Determination runs, their clinicians and per-entity eligibility results.
+"""Determination runs, their clinicians, APM and virtual group members, and per-entity
+eligibility results.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 09:20:20.231377+00:00
+Create Date: 2026-11-23 09:20:45.983857+00:00
 """
 
 from __future__ import annotations
@@ -83,6 +84,28 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "run_apm_participants",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("apm_entity_id", sa.String(length=20), nullable=False),
+        sa.Column("tin", sa.String(length=9), nullable=False),
+        sa.Column("npi", sa.String(length=10), nullable=False),
+        sa.Column("apm_model", sa.String(length=100), nullable=False),
+        sa.Column("mips_apm", sa.Boolean(), nullable=False),
+        sa.Column("advanced_apm", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["determination_runs.id"],
+            name=op.f("fk_run_apm_participants_run_id_determination_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "run_id", "apm_entity_id", "tin", "npi", name=op.f("pk_run_apm_participants")
+        ),
+    )
+    with op.batch_alter_table("run_apm_participants", schema=None) as batch_op:
+        batch_op.create_index("ix_run_apm_participants_npi", ["run_id", "npi"], unique=False)
+
+    op.create_table(
         "run_clinicians",
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("npi", sa.String(length=10), nullable=False),
@@ -100,10 +123,30 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", "npi", name=op.f("pk_run_clinicians")),
     )
+    op.create_table(
+        "run_virtual_group_members",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("virtual_group_id", sa.String(length=20), nullable=False),
+        sa.Column("tin", sa.String(length=9), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["determination_runs.id"],
+            name=op.f("fk_run_virtual_group_members_run_id_determination_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "run_id", "virtual_group_id", "tin", name=op.f("pk_run_virtual_group_members")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("run_virtual_group_members")
     op.drop_table("run_clinicians")
+    with op.batch_alter_table("run_apm_participants", schema=None) as batch_op:
+        batch_op.drop_index("ix_run_apm_participants_npi")
+
+    op.drop_table("run_apm_participants")
     with op.batch_alter_table("eligibility_results", schema=None) as batch_op:
         batch_op.drop_index("ix_eligibility_results_run_tin_level")
         batch_op.drop_index("ix_eligibility_results_npi_run")
