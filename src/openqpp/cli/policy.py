@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openqpp.cli.common import console, with_user_errors
@@ -31,13 +32,16 @@ def show(
     table.add_column("status")
     table.add_column("reference", overflow="fold")
     for row in rows:
-        reference = row.reference + (f"\n[dim]note: {row.note}[/]" if row.note else "")
-        table.add_row(row.path, row.value, _status(row.status), reference)
+        reference = escape(row.reference) + (
+            f"\n[dim]note: {escape(row.note)}[/]" if row.note else ""
+        )
+        table.add_row(row.path, escape(row.value), _status(row.status), reference)
     console.print(table)
     unverified = policy_service.unverified(year)
+    total = len(policy_service.show(year))
     if unverified:
         console.print(
-            f"[yellow]{len(unverified)} of {len(rows)} value(s) for {year} are unverified[/]: "
+            f"[yellow]{len(unverified)} of {total} value(s) for {year} are unverified[/]: "
             "they come from secondary sources or inference; results that use them say so."
         )
 
@@ -56,11 +60,11 @@ def diff(
     table.add_column(str(year_b), overflow="fold")
     table.add_column("references", overflow="fold")
     for row in rows:
-        refs = f"{year_a}: {row.reference_a}"
+        refs = f"{year_a}: {escape(row.reference_a)}"
         if row.reference_b != row.reference_a:
-            refs += f"\n{year_b}: {row.reference_b}"
+            refs += f"\n{year_b}: {escape(row.reference_b)}"
         flag_a = "" if row.status_a == "verified" else " [yellow](unverified)[/]"
         flag_b = "" if row.status_b == "verified" else " [yellow](unverified)[/]"
-        table.add_row(row.path, row.value_a + flag_a, row.value_b + flag_b, refs)
+        table.add_row(row.path, escape(row.value_a) + flag_a, escape(row.value_b) + flag_b, refs)
     console.print(table)
     console.print(f"{len(rows)} parameter(s) differ between {year_a} and {year_b}.")

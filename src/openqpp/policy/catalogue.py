@@ -10,6 +10,7 @@ supported year are errors that name the file and the key.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,8 +105,10 @@ def parse_parameter_file(file: Path, *, root: Path = PARAMETERS_DIR) -> Paramete
     for number, line in enumerate(text.splitlines(), start=1):
         if "\t" in line:
             raise _fail(file, f"line {number} contains a tab; indent with spaces.")
+    stream = io.StringIO(text)
+    stream.name = str(file)  # so YAML marks (duplicate keys, syntax errors) name the file
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(stream, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise _fail(file, f"is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -155,4 +156,4 @@ def _load(year: int, root: Path) -> Policy:
         )
         for p in catalogue
     }
-    return Policy(year=year, values=values, parameters=resolved)
+    return Policy(year=year, values=values, parameters=MappingProxyType(resolved))

@@ -51,12 +51,24 @@ def format_value(value: Any, unit: str, comparison: str | None = None) -> str:
             return f"{prefix}{Decimal(str(value)) * 100:g}%"
         return f"{prefix}{value}"
     if isinstance(value, list | tuple):
+        if value and all(isinstance(v, dict) and "weights" in v for v in value):
+            return "\n".join(_redistribution_row(v) for v in value)
         if all(isinstance(v, dict) for v in value):
             return "\n".join(format_value(v, unit) for v in value)
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {format_value(v, '')}" for k, v in value.items())
     return str(value)
+
+
+def _redistribution_row(row: dict[str, Any]) -> str:
+    """One reweighting row, e.g. ``no cost + pi (small practice): Q50 C0 IA50 PI0``."""
+    not_scored = row.get("not_scored") or []
+    missing = ("no " + " + ".join(not_scored)) if not_scored else "all categories scored"
+    size = {True: " (small practice)", False: " (not small)"}.get(row.get("small_practice"), "")
+    w = row["weights"]
+    flag = " [unverified]" if row.get("status") == "unverified" else ""
+    return f"{missing}{size}: Q{w['quality']} C{w['cost']} IA{w['ia']} PI{w['pi']}{flag}"
 
 
 def _row_value(p: ResolvedParameter) -> str:
