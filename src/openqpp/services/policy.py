@@ -65,7 +65,8 @@ def _redistribution_row(row: dict[str, Any]) -> str:
     """One reweighting row, e.g. ``no cost + pi (small practice): Q50 C0 IA50 PI0``."""
     not_scored = row.get("not_scored") or []
     missing = ("no " + " + ".join(not_scored)) if not_scored else "all categories scored"
-    size = {True: " (small practice)", False: " (not small)"}.get(row.get("small_practice"), "")
+    small = row.get("small_practice")
+    size = "" if small is None else (" (small practice)" if small else " (not small)")
     w = row["weights"]
     flag = " [unverified]" if row.get("status") == "unverified" else ""
     return f"{missing}{size}: Q{w['quality']} C{w['cost']} IA{w['ia']} PI{w['pi']}{flag}"
