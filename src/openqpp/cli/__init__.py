@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from openqpp import __version__
-from openqpp.cli import data, db, policy, serve
+from openqpp.cli import access, audit, data, db, eligibility, policy, serve
 from openqpp.settings import get_settings
 
 app = typer.Typer(
@@ -37,6 +37,10 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
 app.add_typer(policy.app, name="policy")
+app.add_typer(access.app, name="access")
+app.add_typer(audit.app, name="audit")
+app.add_typer(eligibility.app, name="eligibility")
+app.add_typer(eligibility.claims_app, name="claims")
 
 
 def main() -> None:

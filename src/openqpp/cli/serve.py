@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
 from openqpp.cli.common import console, with_user_errors
-from openqpp.services import database, demo
+from openqpp.services import database, demo, eligibility
 from openqpp.settings import get_settings
+
+DEMO_YEARS = (2019, 2022)  # year-literal: the performance years the CMS guides show
+
+
+def _demo_determinations(data_dir: Path) -> None:
+    """Determine the guides' demo practices for the guides' years, once."""
+    from openqpp.batch.demo import write_demo_claims
+    from openqpp.cli.eligibility import run_determination
+    from openqpp.policy import load_policy
+
+    settings = get_settings()
+    with database.session_factory(settings.database_url)() as session:
+        have = {r.performance_year for r in eligibility.list_runs(session)}
+    for year in DEMO_YEARS:
+        if year in have:
+            continue
+        claims = write_demo_claims(data_dir / "demo" / f"claims-{year}", load_policy(year))
+        summary = run_determination(
+            claims, year, out=data_dir / "demo" / f"eligibility_{year}_run{{run}}.parquet"
+        )
+        console.print(f"Demo determination {year}:{summary.run_number} loaded.")
 
 
 @with_user_errors
@@ -31,7 +53,13 @@ def serve(
         database.upgrade(settings.database_url)
         with database.session_factory(settings.database_url).begin() as session:
             added = demo.load_demo(session)
+            credentials = demo.load_demo_access(session)
         console.print(f"Demo data ready ({added} organisation(s) added).")
+        _demo_determinations(settings.data_dir)
+        # Demo mode only: printed to the console (never logged), new passwords at every start.
+        typer.echo("Demo users (passwords are new at every start of `openqpp serve --demo`):")
+        for c in credentials:
+            typer.echo(f"  user ID {c.user_id:<14} password {c.password}  {c.name}: {c.roles}")
     host = host or settings.host
     port = port or settings.port
     console.print(

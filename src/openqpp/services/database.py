@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openqpp.core.errors import OpenQppError
 from openqpp.db import migrate
 from openqpp.db.session import make_engine, make_session_factory
 
@@ -38,3 +40,27 @@ def engine_for(url: str) -> Engine:
 
 def session_factory(url: str) -> sessionmaker[Session]:
     return make_session_factory(engine_for(url))
+
+
+DbSession = Session
+"""The session type the outer layers pass to services (so they need not import SQLAlchemy)."""
+
+
+def read_session(url: str) -> Iterator[Session]:
+    """A session for one request or command; services open transactions for writes."""
+    with session_factory(url)() as session:
+        yield session
+
+
+class DatabaseNotMigrated(OpenQppError):
+    code = "OQ-DB-001"
+
+
+def require_current(url: str) -> None:
+    """Refuse to work on a database whose schema is not at the newest migration."""
+    current, head = migrate.current_revision(url), migrate.head_revision()
+    if current != head:
+        raise DatabaseNotMigrated(
+            f"The database is at schema revision {current or 'none (empty)'}, not {head}.",
+            fix="Run `openqpp db upgrade` (with the same OPENQPP_DATABASE_URL) first.",
+        )

@@ -74,11 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static", check_dir=False), name="static")
 
-    from openqpp.web.access import routes as access_routes
+    from openqpp.web import access as access_web
+    from openqpp.web.eligibility import api as eligibility_api
+    from openqpp.web.eligibility import pages as eligibility_pages
     from openqpp.web.health import routes as health_routes
     from openqpp.web.home import routes as home_routes
 
     app.include_router(health_routes.router)
     app.include_router(home_routes.router)
-    app.include_router(access_routes.router)
+    access_web.install(app)
+    app.include_router(eligibility_api.router)
+    app.include_router(eligibility_pages.router)
     return app

@@ -117,7 +117,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OpenQppError)
     async def domain_error(request: Request, exc: OpenQppError) -> Response:
         status = getattr(exc, "http_status", 400)
-        return _respond(request, status, f"{exc.message} {exc.fix}".strip(), code=exc.code)
+        headers = getattr(exc, "headers", None)
+        return _respond(
+            request, status, f"{exc.message} {exc.fix}".strip(), code=exc.code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -36,4 +36,8 @@ class Organisation(Base):
     """TIN for a practice, vendor id for a registry, virtual group id, APM entity id."""
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
+    registry_type: Mapped[str | None] = mapped_column(String(20))
+    """Registries only: ``qualified_registry`` or ``qcdr``."""
+    apm_model: Mapped[str | None] = mapped_column(String(100))
+    """APM entities only: the APM the entity takes part in (e.g. Shared Savings Program)."""
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

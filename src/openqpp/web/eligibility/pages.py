@@ -1,0 +1,34 @@
+"""The public Participation Status page: NPI in, results per practice out, in plain words."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from openqpp.core.errors import InvalidValue
+from openqpp.services import eligibility_lookup as lookup
+from openqpp.web.deps import Db
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/participation-lookup", response_class=HTMLResponse)
+def participation_lookup(
+    request: Request, db: Db, npi: str | None = None, year: str | None = None
+) -> HTMLResponse:
+    context: dict[str, object] = {"npi": npi or "", "year": year or "", "errors": []}
+    status = 200
+    if npi is not None:
+        chosen_year = int(year) if year and year.isdigit() else None
+        try:
+            context["clinician"] = lookup.lookup_npi(db, npi, year=chosen_year)
+        except InvalidValue as exc:
+            context["errors"] = [{"field": "npi", "text": f"{exc.message} {exc.fix}"}]
+            status = 400
+        except (lookup.ClinicianNotFound, lookup.NoDeterminationRun) as exc:
+            context["not_found"] = f"{exc.message} {exc.fix}"
+            status = 404
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, "eligibility/lookup.html", context, status_code=status
+    )
+    return response
