@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SHARED_MEASURES := $(abspath ../shared/data/qpp-measures-data)
 export OPENQPP_MEASURES_DATA ?= $(if $(wildcard $(SHARED_MEASURES)),$(SHARED_MEASURES),)
 
-.PHONY: serve test setup setup-dev assets chromium lint typecheck contracts pytest clean
+.PHONY: serve test setup setup-dev assets chromium java lint typecheck contracts pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,11 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $@ $(VENV)/.runtime
 
 setup: $(VENV)/.runtime assets
-setup-dev: $(VENV)/.dev assets chromium
+setup-dev: $(VENV)/.dev assets chromium java
 
 # Pinned npm packs (measures data, CMS Design System, htmx, axe-core), verified by integrity hash.
 assets: $(VENV)/.runtime
@@ -34,6 +34,11 @@ assets: $(VENV)/.runtime
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# A Java runtime for the Spark engine's local-mode tests (PySpark drives a JVM).
+java:
+	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
 
 serve: setup
 	$(BIN)/openqpp serve --demo
