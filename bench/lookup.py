@@ -20,9 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, select, text
 
-from openqpp.batch.reference import read_reference_tables
 from openqpp.batch.synth import synthesize
-from openqpp.batch.volumes import compute_volumes
+from openqpp.batch.volumes import compute
 from openqpp.db.models import EligibilityResultRow
 from openqpp.policy import load_policy
 from openqpp.services import database, eligibility, eligibility_lookup
@@ -47,14 +46,14 @@ def load(url: str, claims: Path, year: int) -> tuple[float, float]:
     database.upgrade(url)
     policy = load_policy(year)
     started = time.perf_counter()
-    volumes = compute_volumes(claims, policy)
-    refs = eligibility.ReferenceTables(**read_reference_tables(claims))
+    batch = compute(claims, policy)
+    refs = eligibility.ReferenceTables(**batch.references)
     aggregated = time.perf_counter() - started
     with database.session_factory(url).begin() as session:
         eligibility.record_run(
             session,
             policy=policy,
-            volumes=volumes,
+            volumes=batch.volumes,
             refs=refs,
             engine="duckdb",
             source=str(claims),

@@ -63,8 +63,7 @@ def run_determination(
     claims: Path, year: int, *, engine: str = "duckdb", out: Path | str | None = None
 ) -> eligibility_service.RunSummary:
     """Validate and aggregate the claims, decide every entity and load the run (with progress)."""
-    from openqpp.batch.reference import read_reference_tables
-    from openqpp.batch.volumes import compute_volumes
+    from openqpp.batch.volumes import compute
 
     settings = get_settings()
     policy = load_policy(year)
@@ -82,9 +81,9 @@ def run_determination(
         def batch_stage(name: str) -> None:
             progress.update(stage, description=f"claims: {name}")
 
-        volumes = compute_volumes(claims, policy, engine=engine, progress=batch_stage)  # type: ignore[arg-type]
+        batch = compute(claims, policy, engine=engine, progress=batch_stage)  # type: ignore[arg-type]
         progress.update(stage, total=1, completed=1, description="claims aggregated")
-        refs = eligibility_service.ReferenceTables(**read_reference_tables(claims))
+        refs = eligibility_service.ReferenceTables(**batch.references)
         tasks: dict[str, TaskID] = {}
 
         def service_stage(name: str, done: int, total: int) -> None:
@@ -96,7 +95,7 @@ def run_determination(
             return eligibility_service.record_run(
                 session,
                 policy=policy,
-                volumes=volumes,
+                volumes=batch.volumes,
                 refs=refs,
                 engine=engine,
                 source=str(claims.resolve()),

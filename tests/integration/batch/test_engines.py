@@ -48,6 +48,13 @@ def _line(
     ]  # fmt: skip
 
 
+def _drug(
+    claim: str, tin: str, npi: str, bene: str, service: str, processed: str, amount: str, code: str
+) -> list[str]:
+    """A Part B drug line: not a covered professional service."""
+    return _line(claim, tin, npi, bene, service, processed, amount, "11", covered=False, hcpcs=code)
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[str]], bom: bool = False) -> None:
     with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
         writer = csv.writer(handle)
@@ -65,18 +72,7 @@ def write_tiny_inputs(directory: Path) -> None:
         _line("C02", T1, N1, B1, _day(s1, 20), _day(s1, 25), "50.50", "21"),
         _line("C03", T1, N1, B2, _day(e1), _day(CUT1), "10.00", "24", facing=False),
         _line("C04", T1, N1, B3, _day(e1), _day(CUT1, 1), "1000.00", "11"),
-        _line(
-            "C05",
-            T1,
-            N1,
-            B3,
-            _day(s1, 30),
-            _day(s1, 31),
-            "999.99",
-            "11",
-            covered=False,
-            hcpcs="J9271",
-        ),
+        _drug("C05", T1, N1, B3, _day(s1, 30), _day(s1, 31), "999.99", "J9271"),
         _line("C06", T1, N2, B1, _day(s1, 40), _day(s1, 41), "200.00", "23"),
         # N1 also bills under T2 (a multi-TIN clinician).
         _line("C07", T2, N1, B2, _day(s1, 50), _day(s1, 52), "300.00", "22"),
@@ -85,18 +81,7 @@ def write_tiny_inputs(directory: Path) -> None:
         _line("C09", T1, N1, B1, _day(s2), _day(CUT2), "70.00", "11"),
         _line("C10", T1, N1, B2, _day(e2), _day(CUT2, 1), "80.00", "11"),
         _line("C11", T3, N3, B2, _day(s2, 5), _day(s2, 6), "25.25", "19", facing=False),
-        _line(
-            "C12",
-            T2,
-            N2,
-            B3,
-            _day(s2, 10),
-            _day(s2, 11),
-            "500.00",
-            "11",
-            covered=False,
-            hcpcs="J0178",
-        ),
+        _drug("C12", T2, N2, B3, _day(s2, 10), _day(s2, 11), "500.00", "J0178"),
         # Before the determination period: not counted anywhere.
         _line("C13", T1, N1, B1, _day(s1, -1), _day(s1, 3), "5000.00", "11"),
     ]
@@ -151,153 +136,36 @@ def _d(base: dt.date, offset: int = 0) -> dt.date:
 
 
 s1, e1, s2 = SEG1.start, SEG1.end, SEG2.start
+K11, K12, K21, K22, K33 = f"{T1}/{N1}", f"{T1}/{N2}", f"{T2}/{N1}", f"{T2}/{N2}", f"{T3}/{N3}"
+D10, D40, D50, D60, E5 = _d(s1, 10), _d(s1, 40), _d(s1, 50), _d(s1, 60), _d(s2, 5)
 # Worked out by hand from the lines above (POS 19/21/22/23 hospital, 24 ASC, 21/23 facility).
+# Columns after the identifiers: allowed charges, beneficiaries, covered services, patient-facing
+# encounters, lines, hospital, ASC and facility lines, clinicians, first and last service date.
+# fmt: off
 EXPECTED = sorted(
     [
-        # segment 1
-        _row(
-            1, "individual", f"{T1}/{N1}", T1, N1, "160.50", 2, 3, 3, 4, 1, 1, 1, 1, _d(s1, 10), e1
-        ),
-        _row(
-            1,
-            "individual",
-            f"{T1}/{N2}",
-            T1,
-            N2,
-            "200.00",
-            1,
-            1,
-            1,
-            1,
-            1,
-            0,
-            1,
-            1,
-            _d(s1, 40),
-            _d(s1, 40),
-        ),
-        _row(
-            1,
-            "individual",
-            f"{T2}/{N1}",
-            T2,
-            N1,
-            "300.00",
-            1,
-            1,
-            1,
-            1,
-            1,
-            0,
-            0,
-            1,
-            _d(s1, 50),
-            _d(s1, 50),
-        ),
-        _row(
-            1,
-            "individual",
-            f"{T3}/{N3}",
-            T3,
-            N3,
-            "40.00",
-            1,
-            1,
-            1,
-            1,
-            0,
-            0,
-            0,
-            1,
-            _d(s1, 60),
-            _d(s1, 60),
-        ),
-        _row(1, "group", T1, T1, None, "360.50", 2, 4, 4, 5, 2, 1, 2, 2, _d(s1, 10), e1),
-        _row(1, "group", T2, T2, None, "300.00", 1, 1, 1, 1, 1, 0, 0, 1, _d(s1, 50), _d(s1, 50)),
-        _row(1, "group", T3, T3, None, "40.00", 1, 1, 1, 1, 0, 0, 0, 1, _d(s1, 60), _d(s1, 60)),
-        _row(1, "apm_entity", "A1", None, None, "200.50", 2, 4, 4, 5, 1, 1, 1, 2, _d(s1, 10), e1),
-        _row(
-            1,
-            "apm_entity",
-            "A2",
-            None,
-            None,
-            "200.00",
-            1,
-            1,
-            1,
-            1,
-            1,
-            0,
-            1,
-            1,
-            _d(s1, 40),
-            _d(s1, 40),
-        ),
-        _row(
-            1,
-            "virtual_group",
-            "VG1",
-            None,
-            None,
-            "340.00",
-            2,
-            2,
-            2,
-            2,
-            1,
-            0,
-            0,
-            2,
-            _d(s1, 50),
-            _d(s1, 60),
-        ),
-        # segment 2
-        _row(2, "individual", f"{T1}/{N1}", T1, N1, "70.00", 1, 1, 1, 1, 0, 0, 0, 1, s2, s2),
-        _row(2, "individual", f"{T2}/{N2}", T2, N2, "0.00", 0, 0, 1, 1, 0, 0, 0, 1, None, None),
-        _row(
-            2,
-            "individual",
-            f"{T3}/{N3}",
-            T3,
-            N3,
-            "25.25",
-            1,
-            1,
-            0,
-            1,
-            1,
-            0,
-            0,
-            1,
-            _d(s2, 5),
-            _d(s2, 5),
-        ),
+        _row(1, "individual", K11, T1, N1, "160.50", 2, 3, 3, 4, 1, 1, 1, 1, D10, e1),
+        _row(1, "individual", K12, T1, N2, "200.00", 1, 1, 1, 1, 1, 0, 1, 1, D40, D40),
+        _row(1, "individual", K21, T2, N1, "300.00", 1, 1, 1, 1, 1, 0, 0, 1, D50, D50),
+        _row(1, "individual", K33, T3, N3, "40.00", 1, 1, 1, 1, 0, 0, 0, 1, D60, D60),
+        _row(1, "group", T1, T1, None, "360.50", 2, 4, 4, 5, 2, 1, 2, 2, D10, e1),
+        _row(1, "group", T2, T2, None, "300.00", 1, 1, 1, 1, 1, 0, 0, 1, D50, D50),
+        _row(1, "group", T3, T3, None, "40.00", 1, 1, 1, 1, 0, 0, 0, 1, D60, D60),
+        _row(1, "apm_entity", "A1", None, None, "200.50", 2, 4, 4, 5, 1, 1, 1, 2, D10, e1),
+        _row(1, "apm_entity", "A2", None, None, "200.00", 1, 1, 1, 1, 1, 0, 1, 1, D40, D40),
+        _row(1, "virtual_group", "VG1", None, None, "340.00", 2, 2, 2, 2, 1, 0, 0, 2, D50, D60),
+        _row(2, "individual", K11, T1, N1, "70.00", 1, 1, 1, 1, 0, 0, 0, 1, s2, s2),
+        _row(2, "individual", K22, T2, N2, "0.00", 0, 0, 1, 1, 0, 0, 0, 1, None, None),
+        _row(2, "individual", K33, T3, N3, "25.25", 1, 1, 0, 1, 1, 0, 0, 1, E5, E5),
         _row(2, "group", T1, T1, None, "70.00", 1, 1, 1, 1, 0, 0, 0, 1, s2, s2),
         _row(2, "group", T2, T2, None, "0.00", 0, 0, 1, 1, 0, 0, 0, 1, None, None),
-        _row(2, "group", T3, T3, None, "25.25", 1, 1, 0, 1, 1, 0, 0, 1, _d(s2, 5), _d(s2, 5)),
-        _row(2, "apm_entity", "A1", None, None, "95.25", 2, 2, 1, 2, 1, 0, 0, 2, s2, _d(s2, 5)),
-        _row(
-            2,
-            "virtual_group",
-            "VG1",
-            None,
-            None,
-            "25.25",
-            1,
-            1,
-            1,
-            2,
-            1,
-            0,
-            0,
-            2,
-            _d(s2, 5),
-            _d(s2, 5),
-        ),
+        _row(2, "group", T3, T3, None, "25.25", 1, 1, 0, 1, 1, 0, 0, 1, E5, E5),
+        _row(2, "apm_entity", "A1", None, None, "95.25", 2, 2, 1, 2, 1, 0, 0, 2, s2, E5),
+        _row(2, "virtual_group", "VG1", None, None, "25.25", 1, 1, 1, 2, 1, 0, 0, 2, E5, E5),
     ],
     key=lambda r: (r["segment"], r["level"], r["entity_key"]),
 )
+# fmt: on
 
 
 @pytest.fixture
