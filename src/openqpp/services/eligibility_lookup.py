@@ -1,32 +1,50 @@
 """Reading eligibility results: the Participation Status lookup (by NPI), rosters and statistics.
 
 Results are read from the newest determination run of a performance year (or the run asked for)
-and turned into views whose words come from the core's reasons.
+and turned into views whose words come from the core's reasons. Each view carries the entity's
+election for the year, if it has one (a confirmed election, or the opt-in a virtual group
+election implies for an opt-in eligible group it lists), so every page and API shows
+"MIPS eligible via opt-in" once an entity opted in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openqpp.core.access import Action, OrganisationType
 from openqpp.core.common import Npi, Tin
+from openqpp.core.elections import (
+    ElectionKind,
+    ElectionSource,
+    Eligibility,
+    Entity,
+    ExistingElection,
+    participation_display,
+    virtual_group_election,
+)
 from openqpp.core.eligibility import Criterion, Level, Reason, SpecialStatus, Status
 from openqpp.core.errors import OpenQppError
 from openqpp.db.models import (
     DeterminationRun,
+    Election,
     EligibilityResultRow,
     Organisation,
     OrganisationKind,
+    PublicReportingOptOut,
     RunApmParticipant,
     RunClinician,
     RunVirtualGroupMember,
 )
+from openqpp.policy import load_policy
+from openqpp.services.access import Principal, allowed
+from openqpp.services.access.authorize import resolve_target
 
 
 class NoDeterminationRun(OpenQppError):
@@ -86,11 +104,39 @@ class ScenarioView:
     """Each special status held, with the segment that gave it."""
     reasons: tuple[Reason, ...]
     is_opted_in: bool | None = None
+    """True once opted in, False after a voluntary election, None with no election (the
+    Eligibility API's ``isOptedIn``)."""
     opt_in_decision_date: dt.datetime | None = None
+    election: ExistingElection | None = None
+    public_reporting_opt_out: bool = False
 
     @property
     def display(self) -> str:
-        return self.status.display
+        """``MIPS eligible via opt-in`` once opted in; else the status (``MIPS EXEMPT ·
+        Opt-in eligible``)."""
+        return participation_display(self.status, self.election)
+
+    @property
+    def opted_in(self) -> bool:
+        return self.election is not None and self.election.kind is ElectionKind.OPT_IN
+
+    @property
+    def may_elect(self) -> bool:
+        """Opt-in eligible with no election yet."""
+        return self.status is Status.OPT_IN_ELIGIBLE and self.election is None
+
+    def with_election(
+        self, election: ExistingElection | None, *, public_reporting_opt_out: bool = False
+    ) -> ScenarioView:
+        if election is None:
+            return self
+        return replace(
+            self,
+            election=election,
+            is_opted_in=election.kind is ElectionKind.OPT_IN,
+            opt_in_decision_date=election.decided_at,
+            public_reporting_opt_out=public_reporting_opt_out,
+        )
 
     @property
     def exceeds_low_volume_threshold(self) -> bool:
@@ -193,6 +239,115 @@ def _scenario(row: EligibilityResultRow) -> ScenarioView:
     )
 
 
+ElectionKey = tuple[str, str]
+"""(level, entity_key) as in ``eligibility_results`` and ``elections``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedElection:
+    election: ExistingElection
+    public_reporting_opt_out: bool
+
+
+def recorded_elections(
+    session: Session, *, year: int, keys: Iterable[ElectionKey]
+) -> dict[ElectionKey, RecordedElection]:
+    """The confirmed elections of ``year`` for the (level, entity_key) pairs asked for."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    found: dict[ElectionKey, RecordedElection] = {}
+    for chunk in _chunks(sorted({k for _, k in wanted}), 500):
+        rows = session.execute(
+            select(Election, PublicReportingOptOut.id)
+            .outerjoin(PublicReportingOptOut, PublicReportingOptOut.election_id == Election.id)
+            .where(Election.performance_year == year, Election.entity_key.in_(chunk))
+        ).all()
+        for election, opt_out in rows:
+            key = (election.level, election.entity_key)
+            if key in wanted:
+                found[key] = RecordedElection(existing_election(election), opt_out is not None)
+    return found
+
+
+def existing_election(row: Election) -> ExistingElection:
+    return ExistingElection(
+        kind=ElectionKind(row.kind),
+        source=ElectionSource.ELECTION,
+        decided_at=row.decided_at,
+        election_id=row.id,
+    )
+
+
+def attach_elections(
+    session: Session,
+    run: DeterminationRun,
+    views: Mapping[ElectionKey, ScenarioView],
+    *,
+    virtual_groups: Mapping[str, str] | None = None,
+) -> dict[ElectionKey, ScenarioView]:
+    """``views`` with their elections for the run's year; ``virtual_groups`` maps a TIN to the
+    virtual group listing it (a virtual group election is the opt-in of an opt-in eligible
+    group it lists, where the year's policy says so)."""
+    recorded = recorded_elections(session, year=run.performance_year, keys=views)
+    policy = load_policy(run.performance_year) if virtual_groups else None
+    out: dict[ElectionKey, ScenarioView] = {}
+    for key, view in views.items():
+        found = recorded.get(key)
+        if found is not None:
+            out[key] = view.with_election(
+                found.election, public_reporting_opt_out=found.public_reporting_opt_out
+            )
+            continue
+        vg = (virtual_groups or {}).get(view.tin or "") if view.level is Level.GROUP else None
+        implied = (
+            virtual_group_election(
+                Eligibility(view.status, run.performance_year, run.run_number, vg),
+                Entity.group(view.tin or ""),
+                policy,
+            )
+            if vg and policy is not None
+            else None
+        )
+        out[key] = view.with_election(implied)
+    return out
+
+
+def scenario_views(
+    session: Session, run: DeterminationRun, keys: Iterable[ElectionKey]
+) -> dict[ElectionKey, ScenarioView]:
+    """The results (with elections) of the (level, entity_key) pairs asked for, in ``run``;
+    pairs with no result are left out."""
+    wanted = set(keys)
+    rows: dict[ElectionKey, EligibilityResultRow] = {}
+    for chunk in _chunks(sorted({k for _, k in wanted}), 500):
+        for row in session.scalars(
+            select(EligibilityResultRow).where(
+                EligibilityResultRow.run_id == run.id, EligibilityResultRow.entity_key.in_(chunk)
+            )
+        ):
+            if (row.level, row.entity_key) in wanted:
+                rows[(row.level, row.entity_key)] = row
+    tins = sorted({r.tin for r in rows.values() if r.level == Level.GROUP.value and r.tin})
+    virtual_groups = {
+        m.tin: m.virtual_group_id
+        for chunk in _chunks(tins, 500)
+        for m in session.scalars(
+            select(RunVirtualGroupMember).where(
+                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(chunk)
+            )
+        )
+    }
+    return attach_elections(
+        session, run, {k: _scenario(r) for k, r in rows.items()}, virtual_groups=virtual_groups
+    )
+
+
+def years_with_runs(session: Session) -> list[int]:
+    """Performance years that have at least one determination run, oldest first."""
+    return sorted(set(session.scalars(select(DeterminationRun.performance_year).distinct()).all()))
+
+
 def latest_run(session: Session, year: int | None = None) -> DeterminationRun:
     """The newest run of ``year`` (or of the newest year that has one)."""
     query = select(DeterminationRun).order_by(
@@ -292,6 +447,15 @@ def _lookup_many(
         )
     }
     names = _practice_names(session, tins)
+    scenarios = attach_elections(
+        session,
+        run,
+        {
+            (r.level, r.entity_key): _scenario(r)
+            for r in [*individual_rows, *groups.values(), *collective.values()]
+        },
+        virtual_groups={m.tin: m.virtual_group_id for m in vg_members},
+    )
     by_npi: dict[str, list[EligibilityResultRow]] = defaultdict(list)
     for row in individual_rows:
         if row.npi:
@@ -312,25 +476,23 @@ def _lookup_many(
                     apm_model=p.apm_model,
                     mips_apm=p.mips_apm,
                     advanced_apm=p.advanced_apm,
-                    result=_scenario(collective[(Level.APM_ENTITY.value, p.apm_entity_id)])
-                    if (Level.APM_ENTITY.value, p.apm_entity_id) in collective
-                    else None,
+                    result=scenarios.get((Level.APM_ENTITY.value, p.apm_entity_id)),
                 )
                 for p in participants
                 if p.npi == npi and p.tin == tin
             )
             vgs = tuple(
-                _scenario(collective[(Level.VIRTUAL_GROUP.value, m.virtual_group_id)])
+                scenarios[(Level.VIRTUAL_GROUP.value, m.virtual_group_id)]
                 for m in vg_members
-                if m.tin == tin and (Level.VIRTUAL_GROUP.value, m.virtual_group_id) in collective
+                if m.tin == tin and (Level.VIRTUAL_GROUP.value, m.virtual_group_id) in scenarios
             )
             organizations.append(
                 OrganizationView(
                     tin=Tin(tin),
                     name=practice.name if practice else None,
                     address=practice.address if practice else None,
-                    individual=_scenario(row),
-                    group=_scenario(groups[tin]) if tin in groups else None,
+                    individual=scenarios[(row.level, row.entity_key)],
+                    group=scenarios[(Level.GROUP.value, tin)] if tin in groups else None,
                     apms=apms,
                     virtual_groups=vgs,
                 )
@@ -423,6 +585,18 @@ def roster(
             )
         ):
             found[(row.level, row.entity_key)] = row
+    vg_members = {
+        m.tin: m.virtual_group_id
+        for chunk in _chunks(sorted(tins), 500)
+        for m in session.scalars(
+            select(RunVirtualGroupMember).where(
+                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(chunk)
+            )
+        )
+    }
+    scenarios = attach_elections(
+        session, run, {k: _scenario(r) for k, r in found.items()}, virtual_groups=vg_members
+    )
     for line, tin, npi in valid:
         group = found.get((Level.GROUP.value, tin))
         individual = found.get((Level.INDIVIDUAL.value, f"{tin}/{npi}")) if npi else None
@@ -435,8 +609,8 @@ def roster(
             line,
             tin,
             npi,
-            _scenario(individual) if individual else None,
-            _scenario(group) if group else None,
+            scenarios[(individual.level, individual.entity_key)] if individual else None,
+            scenarios[(group.level, group.entity_key)] if group else None,
             error,
         )
     return run, [lines[k] for k in sorted(lines)]
@@ -465,3 +639,18 @@ def stats(session: Session, *, year: int | None = None) -> RunStats:
     ):
         counts[level][status] = number
     return RunStats(run.performance_year, run.run_number, dict(counts))
+
+
+def visible_tins(session: Session, principal: Principal | None, tins: Iterable[str]) -> set[str]:
+    """The TINs ``principal`` may see in full: practices where it may view eligibility (its own
+    practices, or a registry's authorised clients). Everyone else sees masked TINs."""
+    if principal is None:
+        return set()
+    visible = set()
+    for tin in set(tins):
+        target = resolve_target(session, OrganisationType.PRACTICE, tin)
+        if target is not None and allowed(
+            session, principal=principal, action=Action.VIEW_ELIGIBILITY, target=target
+        ):
+            visible.add(tin)
+    return visible

@@ -183,3 +183,39 @@ def test_bad_claims_are_refused_and_nothing_is_loaded(
     with database.session_factory(database_url)() as session:
         assert session.scalar(select(func.count()).select_from(DeterminationRun)) == 0
         assert session.scalar(select(func.count()).select_from(EligibilityResultRow)) == 0
+
+
+def _practice_token(url: str, user_id: str, tin: str) -> str:
+    from openqpp.core.access import OrganisationType
+    from openqpp.services import access, audit, demo
+    from tests.support.access_world import principal
+
+    with database.session_factory(url).begin() as session:
+        demo.load_demo(session)
+        demo.load_demo_access(session)
+    with database.session_factory(url).begin() as session:
+        return access.create_token(
+            session,
+            principal=principal(session, user_id),
+            organisation_type=OrganisationType.PRACTICE,
+            identifier=tin,
+            label="lookup",
+            context=audit.RequestContext(),
+        ).token
+
+
+def test_tins_are_shown_in_full_only_to_callers_entitled_to_the_practice(loaded_run: str) -> None:
+    client = _client(loaded_run)
+    miami = _practice_token(loaded_run, "maria.garcia", MIAMI_MEDICAL)
+    greenville = _practice_token(loaded_run, "lee.wong", GREENVILLE_PODIATRY)
+
+    def tin(headers: dict[str, str]) -> str:
+        response = client.get(f"/api/eligibility/npi/{DEBARA}", headers=headers)
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["organizations"][0]["TIN"])
+
+    assert tin({}) == "XXXXXXXXXX"
+    assert tin({"Authorization": f"Bearer {miami}"}) == MIAMI_MEDICAL
+    assert tin({"Authorization": f"Bearer {greenville}"}) == "XXXXXXXXXX"
+    bad = client.get(f"/api/eligibility/npi/{DEBARA}", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401

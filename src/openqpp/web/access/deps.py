@@ -65,3 +65,14 @@ def api_principal(request: Request) -> access.Principal:
     if request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get(CSRF_HEADER))
     return principal
+
+
+def optional_principal(request: Request) -> access.Principal | None:
+    """The API principal when the request carries a token or a signed-in session, else None
+    (public endpoints answer anonymous callers too, with less detail). A bad token is 401."""
+    if (
+        request.headers.get("authorization") is None
+        and getattr(request.state, "principal", None) is None
+    ):
+        return None
+    return api_principal(request)

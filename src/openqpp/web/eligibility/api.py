@@ -8,11 +8,13 @@ import io
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from openqpp.core.errors import InvalidValue, OpenQppError
 from openqpp.services import eligibility_lookup as lookup
+from openqpp.services.access import Principal
+from openqpp.web.access.deps import optional_principal
 from openqpp.web.deps import Db
 from openqpp.web.eligibility import v6
 from openqpp.web.errors import error_body
@@ -53,22 +55,34 @@ def _error(status: int, error_type: str, exc: OpenQppError) -> JSONResponse:
 
 @router.get("/npi/{npi}", summary="Eligibility of one clinician at every practice (v6)")
 def npi_lookup(
-    npi: str, request: Request, db: Db, year: Year = None, run: RunNum = None
+    npi: str,
+    request: Request,
+    db: Db,
+    year: Year = None,
+    run: RunNum = None,
+    principal: Principal | None = Depends(optional_principal),
 ) -> Response:
     version = api_version(request)
     try:
         view = lookup.lookup_npi(db, npi, year=year, run_number=run)
+        shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
     except InvalidValue as exc:
         return _error(400, "InvalidFormatNpi", exc)
     except lookup.ClinicianNotFound as exc:
         return _error(404, "NoProviderInformation", exc)
     except lookup.NoDeterminationRun as exc:
         return _error(404, "NoDeterminationRun", exc)
-    return _json({"data": v6.clinician(view)}, version=version)
+    return _json({"data": v6.clinician(view, show_tins=shown)}, version=version)
 
 
 @router.get("/npis/{npis}", summary="Eligibility of several clinicians (comma-separated NPIs)")
-def npis_lookup(npis: str, request: Request, db: Db, year: Year = None) -> Response:
+def npis_lookup(
+    npis: str,
+    request: Request,
+    db: Db,
+    year: Year = None,
+    principal: Principal | None = Depends(optional_principal),
+) -> Response:
     version = api_version(request)
     wanted = [n for n in (part.strip() for part in npis.split(",")) if n]
     if not wanted or len(wanted) > MAX_NPIS:
@@ -81,11 +95,12 @@ def npis_lookup(npis: str, request: Request, db: Db, year: Year = None) -> Respo
         return _error(400, "InvalidFormatNpi", exc)
     try:
         _run, views = lookup.lookup_npis(db, wanted, year=year)
+        shown = lookup.visible_tins(db, principal, (o.tin for v in views for o in v.organizations))
     except InvalidValue as exc:
         return _error(400, "InvalidFormatNpi", exc)
     except lookup.NoDeterminationRun as exc:
         return _error(404, "NoDeterminationRun", exc)
-    return _json({"data": [v6.clinician(v) for v in views]}, version=version)
+    return _json({"data": [v6.clinician(v, show_tins=shown) for v in views]}, version=version)
 
 
 @router.get("/stats", summary="Counts of entities by level and status in the newest run")

@@ -142,8 +142,11 @@ def _virtual_group(view: ScenarioView, *, show_ids: bool) -> dict[str, Any]:
     }
 
 
-def clinician(view: ClinicianView, *, show_tins: bool = False) -> dict[str, Any]:
-    """The `data` object of `GET /api/eligibility/npi/{npi}` (v6)."""
+def clinician(
+    view: ClinicianView, *, show_tins: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The `data` object of `GET /api/eligibility/npi/{npi}` (v6); TINs outside ``show_tins``
+    are masked."""
     enrolled = view.first_enrolled
     return {
         "firstName": view.first_name,
@@ -160,7 +163,7 @@ def clinician(view: ClinicianView, *, show_tins: bool = False) -> dict[str, Any]
         "runNum": view.run_number,
         "organizations": [
             {
-                "TIN": str(org.tin) if show_tins else MASKED_TIN,
+                "TIN": str(org.tin) if org.tin in show_tins else MASKED_TIN,
                 "prvdrOrgName": org.name,
                 "isFacilityBased": bool(
                     org.individual and org.individual.has(SpecialStatus.FACILITY_BASED)
@@ -170,7 +173,7 @@ def clinician(view: ClinicianView, *, show_tins: bool = False) -> dict[str, Any]
                 "groupScenario": _group(org.group),
                 "apms": [_apm(a) for a in org.apms],
                 "virtualGroups": [
-                    _virtual_group(v, show_ids=show_tins) for v in org.virtual_groups
+                    _virtual_group(v, show_ids=org.tin in show_tins) for v in org.virtual_groups
                 ],
             }
             for org in view.organizations
