@@ -186,9 +186,10 @@ def test_bad_claims_are_refused_and_nothing_is_loaded(
 
 
 def _practice_token(url: str, user_id: str, tin: str) -> str:
+    from tests.support.access_world import principal
+
     from openqpp.core.access import OrganisationType
     from openqpp.services import access, audit, demo
-    from tests.support.access_world import principal
 
     with database.session_factory(url).begin() as session:
         demo.load_demo(session)
