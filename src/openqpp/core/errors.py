@@ -77,3 +77,9 @@ class Finding:
     message: str
     severity: str = "error"
     location: Location = field(default_factory=Location)
+    #: The measure (or activity) the problem is about, when there is one.
+    measure_id: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
