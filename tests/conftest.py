@@ -70,3 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+# The elections world (a built database cloned per test) for the election tests in any folder.
+pytest_plugins = ["tests.support.elections_world"]

@@ -5,11 +5,12 @@ Only the outer layers (services, web, cli, batch) read settings; the pure core n
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./openqpp.db"
@@ -37,6 +38,20 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "info"
     log_json: bool = Field(default=True, description="Structured JSON log lines.")
+    clock: str = Field(
+        default="",
+        description="Pin the clock the election rules and deadlines use to one instant "
+        "(ISO 8601 with a UTC offset, e.g. 2023-03-19T20:00:00-04:00); empty: the real clock. "
+        "For demos and tests of a live server only.",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for e-mail; empty: no e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="openqpp@localhost", description="The From address.")
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Connect with implicit TLS (port 465).")
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("database_url")
     @classmethod
@@ -45,6 +60,24 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("clock")
+    @classmethod
+    def _valid_clock(cls, value: str) -> str:
+        text = value.strip()
+        if text:
+            pinned_instant(text)
+        return text
+
+    def now(self) -> dt.datetime:
+        """The time the election rules and deadlines use: OPENQPP_CLOCK when set, else now."""
+        if self.clock:
+            return pinned_instant(self.clock)
+        return dt.datetime.now(dt.UTC)
+
+    @property
+    def clock_pinned(self) -> bool:
+        return bool(self.clock)
 
     @property
     def measures_roots(self) -> list[Path]:
@@ -60,6 +93,20 @@ class Settings(BaseSettings):
     @property
     def tools_dir(self) -> Path:
         return self.data_dir / "tools"
+
+
+def pinned_instant(text: str) -> dt.datetime:
+    """OPENQPP_CLOCK's instant; a value without a UTC offset is refused (ambiguous)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"OPENQPP_CLOCK {text!r} is not an ISO 8601 date and time; write it like "
+            "2023-03-19T20:00:00-04:00."
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"OPENQPP_CLOCK {text!r} has no UTC offset; add one (e.g. -04:00 or Z).")
+    return moment.astimezone(dt.UTC)
 
 
 @lru_cache(maxsize=1)

@@ -44,11 +44,23 @@ class LiveServer:
     log: Path
 
 
-def start_server(tmp: Path, *, database_url: str | None = None, demo: bool = True) -> LiveServer:
-    """Migrate a database, load the demo data, and run `openqpp serve` in a child process."""
+def start_server(
+    tmp: Path,
+    *,
+    database_url: str | None = None,
+    demo: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
+    """Migrate a database, load the demo data, and run `openqpp serve` in a child process
+    (``extra_env``: more settings, e.g. OPENQPP_CLOCK to pin the clock)."""
     database_url = database_url or f"sqlite:///{tmp / 'live.db'}"
     port = free_port()
-    env = {**os.environ, "OPENQPP_DATABASE_URL": database_url, "OPENQPP_LOG_JSON": "true"}
+    env = {
+        **os.environ,
+        "OPENQPP_DATABASE_URL": database_url,
+        "OPENQPP_LOG_JSON": "true",
+        **(extra_env or {}),
+    }
     log = tmp / "server.log"
     args = [sys.executable, "-m", "openqpp.cli", "serve", "--port", str(port)]
     if demo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from openqpp import __version__
-from openqpp.cli import access, audit, data, db, eligibility, policy, serve, submissions
+from openqpp.cli import access, audit, data, db, elections, eligibility, policy, serve, submissions
 from openqpp.settings import get_settings
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(access.app, name="access")
 app.add_typer(audit.app, name="audit")
 app.add_typer(eligibility.app, name="eligibility")
+app.add_typer(elections.app, name="elections")
 app.add_typer(eligibility.claims_app, name="claims")
 app.add_typer(submissions.app, name="submissions")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from openqpp.cli.common import console, with_user_errors
-from openqpp.services import database, demo, eligibility
+from openqpp.services import database, demo, elections, eligibility
 from openqpp.settings import get_settings
 
 DEMO_YEARS = (2019, 2022)  # year-literal: the performance years the CMS guides show
@@ -31,6 +31,28 @@ def _demo_determinations(data_dir: Path) -> None:
             claims, year, out=data_dir / "demo" / f"eligibility_{year}_run{{run}}.parquet"
         )
         console.print(f"Demo determination {year}:{summary.run_number} loaded.")
+
+
+def _demo_windows() -> None:
+    """Which demo year's election window is open at the server's clock (OPENQPP_CLOCK pins it;
+    the demo years' real windows are in the past)."""
+    settings = get_settings()
+    now = settings.now()
+    clock = (
+        f"clock pinned by OPENQPP_CLOCK at {now.isoformat()}"
+        if settings.clock_pinned
+        else f"real clock, {now:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo(f"Election windows ({clock}):")
+    for year in DEMO_YEARS:
+        deadline = elections.deadline(year, now)
+        state = deadline.state.value.replace("_", " ")
+        typer.echo(f"  PY {year} election window is {state}: {deadline.words}.")
+    if not any(elections.deadline(year, now).is_open for year in DEMO_YEARS):
+        typer.echo(
+            "  To try elections, restart with a clock inside a window, e.g. "
+            "OPENQPP_CLOCK=2023-03-19T20:00:00-04:00 openqpp serve --demo"
+        )
 
 
 @with_user_errors
@@ -56,6 +78,7 @@ def serve(
             credentials = demo.load_demo_access(session)
         console.print(f"Demo data ready ({added} organisation(s) added).")
         _demo_determinations(settings.data_dir)
+        _demo_windows()
         # Demo mode only: printed to the console (never logged), new passwords at every start.
         typer.echo("Demo users (passwords are new at every start of `openqpp serve --demo`):")
         for c in credentials:

@@ -132,6 +132,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 DEMO_CLIENT_AUTHORISATIONS = (
     # (registry vendor id, practice TIN, performance year, evidence)
     ("AAN-QCDR", "123456789", 2019, "demo: signed registry agreement"),  # year-literal: demo data
+    ("AAN-QCDR", "123456789", 2022, "demo: signed registry agreement"),  # year-literal: demo data
 )
 
 

@@ -204,6 +204,11 @@ class ClinicianView:
         return self.first_enrolled is not None and self.first_enrolled.year >= self.performance_year
 
 
+def scenario_of(row: EligibilityResultRow) -> ScenarioView:
+    """One result row as a view (without its election; see :func:`attach_elections`)."""
+    return _scenario(row)
+
+
 def _scenario(row: EligibilityResultRow) -> ScenarioView:
     segments = []
     for number, prefix in ((1, "s1_"), (2, "s2_")):

@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static", check_dir=False), name="static")
 
     from openqpp.web import access as access_web
+    from openqpp.web import elections as elections_web
     from openqpp.web.eligibility import api as eligibility_api
     from openqpp.web.eligibility import pages as eligibility_pages
     from openqpp.web.health import routes as health_routes
@@ -85,4 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     access_web.install(app)
     app.include_router(eligibility_api.router)
     app.include_router(eligibility_pages.router)
+    elections_web.install(app)
     return app

@@ -27,7 +27,9 @@ def test_demo_users_load_once_with_fresh_passwords_that_work(database_url: str) 
         assert session.scalar(select(func.count()).select_from(User)) == len(demo.DEMO_USERS)
         grants = session.scalar(select(func.count()).select_from(RoleGrant))
         assert grants == sum(len(u.roles) + len(u.pending) for u in demo.DEMO_USERS)
-        assert session.scalar(select(func.count()).select_from(ClientAuthorisation)) == 1
+        assert session.scalar(select(func.count()).select_from(ClientAuthorisation)) == len(
+            demo.DEMO_CLIENT_AUTHORISATIONS
+        )
     with factory.begin() as session:
         old = access.sign_in(
             session,

@@ -9,6 +9,13 @@ from openqpp.db.models.access import (
     User,
     WebSession,
 )
+from openqpp.db.models.elections import (
+    ApmElectionLetter,
+    Election,
+    IdempotencyRecord,
+    PublicReportingOptOut,
+    PublicReportingPreview,
+)
 from openqpp.db.models.eligibility import (
     DeterminationRun,
     EligibilityResultRow,
@@ -16,16 +23,24 @@ from openqpp.db.models.eligibility import (
     RunClinician,
     RunVirtualGroupMember,
 )
+from openqpp.db.models.notifications import EmailOutbox, Notification
 from openqpp.db.models.organisations import Organisation, OrganisationKind
 
 __all__ = [
     "ApiToken",
+    "ApmElectionLetter",
     "AuditRecord",
     "ClientAuthorisation",
     "DeterminationRun",
+    "Election",
     "EligibilityResultRow",
+    "EmailOutbox",
+    "IdempotencyRecord",
+    "Notification",
     "Organisation",
     "OrganisationKind",
+    "PublicReportingOptOut",
+    "PublicReportingPreview",
     "RoleGrant",
     "RunApmParticipant",
     "RunClinician",

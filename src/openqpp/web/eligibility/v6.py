@@ -37,7 +37,28 @@ def _explanation(view: ScenarioView) -> dict[str, Any]:
         ],
         "specialStatuses": {s.value: segment for s, segment in view.special_statuses.items()},
         "reasons": [{"code": r.code, "segment": r.segment, "text": r.text} for r in view.reasons],
+        "election": _election(view),
     }
+
+
+def _election(view: ScenarioView) -> dict[str, Any] | None:
+    """The entity's election, when it has one (``isOptedIn`` says only opted in or not)."""
+    election = view.election
+    if election is None:
+        return None
+    return {
+        "decision": election.kind.value,
+        "via": election.source.value,
+        "decidedAt": _iso(election.decided_at),
+        "virtualGroupId": election.virtual_group_id,
+        "publicReportingOptOut": view.public_reporting_opt_out,
+    }
+
+
+def _iso(moment: Any) -> str | None:
+    if moment is None:
+        return None
+    return str(moment.isoformat()).replace("+00:00", "Z")
 
 
 def _scenario_common(view: ScenarioView) -> dict[str, Any]:
@@ -64,9 +85,7 @@ def _scenario_common(view: ScenarioView) -> dict[str, Any]:
         "lowVolumeSwitch": low_volume is not None,
         "mipsEligibleSwitch": view.status is Status.ELIGIBLE,
         "nonPatientFacing": view.has(SpecialStatus.NON_PATIENT_FACING),
-        "optInDecisionDate": view.opt_in_decision_date.isoformat().replace("+00:00", "Z")
-        if view.opt_in_decision_date
-        else None,
+        "optInDecisionDate": _iso(view.opt_in_decision_date),
         "ruralClinician": view.has(SpecialStatus.RURAL),
         "smallGroupPractitioner": view.has(SpecialStatus.SMALL_PRACTICE),
         "explanation": _explanation(view),

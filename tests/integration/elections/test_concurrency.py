@@ -1,0 +1,150 @@
+"""Exactly one election per (performance year, entity), even when requests race: 50 threads,
+each with its own connection and transaction against the real database, confirm the same
+election at the same moment; one wins and 49 are told "already elected"."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+from tests.support.elections_world import NOW_2022, World
+
+from openqpp.batch.demo import GREENVILLE_PODIATRY
+from openqpp.core.elections import AlreadyElected
+from openqpp.db.models import AuditRecord, Election
+from openqpp.services import audit, elections
+
+RACERS = 50
+
+
+def test_fifty_racing_confirmations_make_one_election_and_forty_nine_already_elected(
+    world: World,
+) -> None:
+    principals = [world.principal("lee.wong"), world.principal("sam.smith")]
+    factory = world.factory
+    start = threading.Barrier(RACERS)
+    outcomes: list[tuple[str, object]] = []
+    lock = threading.Lock()
+
+    def race(number: int) -> None:
+        kind = "opt_in" if number % 2 == 0 else "voluntary"
+        start.wait()
+        try:
+            with factory.begin() as session:
+                confirmed = elections.confirm(
+                    session,
+                    principal=principals[number % 2],
+                    year=2022,
+                    level="group",
+                    tin=GREENVILLE_PODIATRY,
+                    kind=kind,
+                    typed="CONFIRM",
+                    now=NOW_2022,
+                    context=audit.RequestContext(request_id=f"race-{number}"),
+                )
+            outcome: tuple[str, object] = ("elected", confirmed.election.id)
+        except AlreadyElected as exc:
+            outcome = ("already_elected", exc.existing.kind.value)
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            outcome = ("error", repr(exc))
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    counts = Counter(kind for kind, _ in outcomes)
+    assert counts == {"elected": 1, "already_elected": RACERS - 1}, outcomes
+    with factory() as session:
+        (row,) = session.scalars(select(Election)).all()
+        audited = session.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "election.confirmed")
+        )
+    assert audited == 1
+    # every loser was told what the winner elected
+    assert {value for kind, value in outcomes if kind == "already_elected"} == {row.kind}
+
+
+def test_a_race_lost_after_every_check_passed_is_still_already_elected(world: World) -> None:
+    """The unique constraint, not the checks, decides: a request that passed every rule while
+    the other was still uncommitted loses at the insert and is answered "already elected"."""
+    from openqpp.core.elections import Channel, ElectionKind, ElectionRequest, Entity
+    from openqpp.services.elections import records
+
+    principal = world.principal("lee.wong")
+    request = ElectionRequest(Entity.group(GREENVILLE_PODIATRY), ElectionKind.VOLUNTARY, "confirm")
+    with world.factory.begin() as late:
+        decided = records.decide(
+            late, principal=principal, request=request, year=2022, now=NOW_2022,
+            channel=Channel.WEB,
+        )  # fmt: skip
+        with world.factory.begin() as early:
+            elections.confirm(
+                early,
+                principal=world.principal("sam.smith"),
+                year=2022,
+                level="group",
+                tin=GREENVILLE_PODIATRY,
+                kind="opt_in",
+                typed="CONFIRM",
+                now=NOW_2022,
+                context=audit.RequestContext(),
+            )
+        with pytest.raises(AlreadyElected) as caught:
+            records.insert_election(
+                late, decided, principal=principal, channel=Channel.WEB, request_id=None
+            )
+        assert caught.value.existing.kind.value == "opt_in"
+        assert caught.value.code == "OQ-ELECT-002"
+    with world.factory() as session:
+        (row,) = session.scalars(select(Election)).all()
+    assert (row.kind, row.actor) == ("opt_in", "sam.smith")
+
+
+def test_racing_repeats_of_one_request_with_its_idempotency_key_all_get_its_result(
+    world: World,
+) -> None:
+    """A client that retries while its first request is still running gets the first request's
+    response, not "already elected"."""
+    from tests.support.elections_world import DEBARA
+
+    from openqpp.batch.demo import MIAMI_MEDICAL
+
+    principal = world.principal("jordan.rivera")
+    racers = 10
+    start = threading.Barrier(racers)
+    bodies: list[object] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        start.wait()
+        with world.factory.begin() as session:
+            result = elections.submit(
+                session,
+                principal=principal,
+                items=[elections.SubmitItem(tin=MIAMI_MEDICAL, npi=DEBARA, decision="opt_in")],
+                year=2022,
+                typed="CONFIRM",
+                now=NOW_2022,
+                context=audit.RequestContext(),
+                idempotency_key="retry-key-1",
+            )
+        with lock:
+            bodies.append((result.status_code, result.body))
+
+    threads = [threading.Thread(target=send) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(bodies) == racers
+    assert len({repr(b) for b in bodies}) == 1, bodies
+    with world.factory() as session:
+        assert len(session.scalars(select(Election)).all()) == 1
