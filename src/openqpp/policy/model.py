@@ -152,6 +152,8 @@ class ElectionWindow(_Frozen):
 
 class Elections(_Frozen):
     window: ElectionWindow
+    app_available: bool
+    """Whether the APM Performance Pathway exists in the year (from PY2021)."""
     apm_entity_opt_in_allowed: bool
     app_voluntary_allowed: bool
     mvp_available_to_opt_in_eligible: bool

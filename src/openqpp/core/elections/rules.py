@@ -292,6 +292,12 @@ def check_pathway(kind: ElectionKind, pathway: Pathway, policy: Policy) -> None:
     """Whether an opt-in eligible entity with this election may report this pathway. The
     submissions domain calls this too before it takes data for an elected entity."""
     year = policy.year
+    if pathway is Pathway.APP and not policy.elections.app_available:
+        raise PathwayNotAvailable(
+            f"The APM Performance Pathway (APP) does not exist for {year}; it starts with the "
+            "2021 performance year.",
+            fix="Report traditional MIPS for this year.",
+        )
     if (
         pathway is Pathway.APP
         and kind is ElectionKind.VOLUNTARY
