@@ -194,6 +194,8 @@ class ClinicianView:
     performance_year: int
     run_number: int
     organizations: tuple[OrganizationView, ...] = field(default_factory=tuple)
+    policy_unverified: tuple[str, ...] = ()
+    """Policy parameters the run relied on whose value for the year is not verified."""
 
     @property
     def name(self) -> str:
@@ -513,6 +515,7 @@ def _lookup_many(
             performance_year=run.performance_year,
             run_number=run.run_number,
             organizations=tuple(organizations),
+            policy_unverified=tuple(run.policy_unverified or ()),
         )
     return views
 

@@ -27,6 +27,7 @@ def test_lookup_shows_each_practice_with_status_volumes_and_reasons(
     assert group.get_by_role("cell", name="$90,300.00").first.is_visible()
     group.get_by_text("Why: how we arrived at this status").click()
     assert group.get_by_text("150 Medicare patients (needs more than 200)").first.is_visible()
+    assert page.get_by_role("note").get_by_text("could not be verified").is_visible()
     assert_accessible(page)
 
 

@@ -63,6 +63,8 @@ def test_npi_api_answers_from_the_loaded_run_in_the_v6_shape(loaded_run: str) ->
     assert individual["lowVolumeStatusReasons"][0]["lowVolStusRsnCd"] == "BENE/SRVC"
     assert individual["isOptedIn"] is None
     assert org["groupScenario"]["isEligible"]["group"] is True
+    # 2019 run-out and segment dates are verified; the group share rules it relies on are not
+    assert "eligibility.special_status.rural_group" in data["unverifiedPolicy"]
     assert individual["explanation"]["reasons"][0]["text"].startswith(
         "Exceeds low volume threshold: No"
     )

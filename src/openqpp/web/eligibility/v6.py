@@ -180,6 +180,7 @@ def clinician(
         "qpStatus": view.qp_status,
         "performanceYear": view.performance_year,
         "runNum": view.run_number,
+        "unverifiedPolicy": list(view.policy_unverified),
         "organizations": [
             {
                 "TIN": str(org.tin) if org.tin in show_tins else MASKED_TIN,
