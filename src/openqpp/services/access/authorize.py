@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from openqpp.core.access import (
     not_connected,
 )
 from openqpp.core.common import Npi
+from openqpp.core.elections import Window
 from openqpp.db.base import utcnow
 from openqpp.db.models import ClientAuthorisation
 from openqpp.policy import SUPPORTED_YEARS, load_policy
@@ -30,22 +30,17 @@ from openqpp.services.access.principals import Principal, ref
 
 
 @lru_cache(maxsize=1)
-def submission_periods() -> tuple[tuple[dt.datetime, dt.datetime], ...]:
-    """Each supported year's submission (election) window as aware datetimes, from policy."""
-    periods = []
-    for year in SUPPORTED_YEARS:
-        window = load_policy(year).elections.window
-        zone = ZoneInfo(window.timezone)
-        periods.append(
-            (window.opens.replace(tzinfo=zone), window.effective_closes.replace(tzinfo=zone))
-        )
-    return tuple(periods)
+def submission_windows() -> tuple[Window, ...]:
+    """Each supported year's submission (election) window, from policy: the same windows the
+    election rules use, so "during the submission period" means the same instant everywhere
+    (open from the opening second, closed from the closing second)."""
+    return tuple(Window.for_policy(load_policy(year)) for year in SUPPORTED_YEARS)
 
 
 def in_submission_period(at: dt.datetime | None = None) -> bool:
     """Whether a submission period is open at ``at`` (now by default)."""
     moment = at or utcnow()
-    return any(opens <= moment <= closes for opens, closes in submission_periods())
+    return any(window.is_open(moment) for window in submission_windows())
 
 
 def client_links(session: Session, *, practice_id: int) -> list[ClientLink]:
