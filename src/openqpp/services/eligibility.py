@@ -40,6 +40,7 @@ from openqpp.db.models import (
     RunVirtualGroupMember,
 )
 from openqpp.policy import Policy
+from openqpp.services.eligibility_lookup import NoDeterminationRun, find_run
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) callback for progress displays."""
@@ -303,40 +304,21 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def write_results(
-    results: list[EligibilityResult],
-    by_level: VolumesByEntity,
-    out: Path,
+_ROW_COLUMNS = tuple(name for name in RESULT_SCHEMA.names if not name.startswith(("reason", "unv")))
+"""Parquet columns copied from the database row (the reasons are written as their texts)."""
+
+
+def _append_result(
+    columns: dict[str, list[Any]], result: EligibilityResult, row: Mapping[str, Any]
 ) -> None:
-    """The run's results as Parquet (one row per entity)."""
+    """One entity's line of the results Parquet, from its database row and its result."""
     import json
 
-    columns: dict[str, list[Any]] = {name: [] for name in RESULT_SCHEMA.names}
-    for result in results:
-        v = _volume_columns(by_level.get(result.level.value, {}).get(result.entity_key))
-        columns["level"].append(result.level.value)
-        columns["entity_key"].append(result.entity_key)
-        columns["tin"].append(result.tin)
-        columns["npi"].append(result.npi)
-        columns["status"].append(result.status.value)
-        columns["exceeded"].append(",".join(c.value for c in result.exceeded))
-        columns["special_statuses"].append(
-            ",".join(f"{g.status.value}:{g.segment}" for g in result.special_statuses)
-        )
-        columns["reason_codes"].append(",".join(r.code for r in result.reasons))
-        columns["reasons"].append(json.dumps([r.text for r in result.reasons]))
-        for name in (
-            "s1_allowed_charges",
-            "s1_beneficiaries",
-            "s1_covered_services",
-            "s2_allowed_charges",
-            "s2_beneficiaries",
-            "s2_covered_services",
-        ):
-            columns[name].append(v[name])
-        columns["unverified_parameters"].append(",".join(result.unverified_parameters))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(columns, schema=RESULT_SCHEMA), out)
+    for name in _ROW_COLUMNS:
+        columns[name].append(row[name])
+    columns["reason_codes"].append(",".join(r.code for r in result.reasons))
+    columns["reasons"].append(json.dumps([r.text for r in result.reasons]))
+    columns["unverified_parameters"].append(",".join(result.unverified_parameters))
 
 
 def record_run(
@@ -388,18 +370,30 @@ def record_run(
     # Core executemany: the ORM's per-row bookkeeping is not needed for millions of plain rows.
     connection = session.connection()
     written = None
+    columns: dict[str, list[Any]] | None = None
     if results_file is not None:
         written = Path(str(results_file).format(year=year, run=run.run_number))
-        write_results(results, by_level, written)
-    rows = (
-        result_row(r, run.id, by_level.get(r.level.value, {}).get(r.entity_key)) for r in results
-    )
+        columns = {name: [] for name in RESULT_SCHEMA.names}
+
+    def rows() -> Iterator[dict[str, Any]]:
+        """Each result's database row, built once for the database and the Parquet file."""
+        for result in results:
+            row = result_row(
+                result, run.id, by_level.get(result.level.value, {}).get(result.entity_key)
+            )
+            if columns is not None:
+                _append_result(columns, result, row)
+            yield row
+
     done = 0
-    for batch in _batched(rows):
+    for batch in _batched(rows()):
         connection.execute(insert(_table(EligibilityResultRow)), batch)
         done += len(batch)
         if progress is not None:
             progress("store results", done, len(results))
+    if written is not None and columns is not None:
+        written.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(columns, schema=RESULT_SCHEMA), written)
     clinician_rows = (
         {
             "run_id": run.id,
@@ -492,18 +486,10 @@ class Change:
 
 def _resolve_run(session: Session, ref: str) -> DeterminationRun:
     """A run by database id (`12`) or by `YEAR:RUN` (`2022:3`)."""
-    from openqpp.services.eligibility_lookup import NoDeterminationRun
-
-    year, sep, number = ref.partition(":")
-    if sep:
-        run = session.scalars(
-            select(DeterminationRun).where(
-                DeterminationRun.performance_year == int(year),
-                DeterminationRun.run_number == int(number),
-            )
-        ).first()
-    else:
-        run = session.get(DeterminationRun, int(ref)) if ref.isdigit() else None
+    year, sep, number = ref.strip().partition(":")
+    if sep and year.isdigit() and number.isdigit():
+        return find_run(session, int(year), int(number))
+    run = session.get(DeterminationRun, int(ref)) if not sep and ref.strip().isdigit() else None
     if run is None:
         raise NoDeterminationRun(
             f"There is no determination run {ref!r}.",

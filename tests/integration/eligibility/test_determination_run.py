@@ -127,6 +127,12 @@ def test_results_are_written_to_parquet(loaded_run: str, tmp_path: Path) -> None
     table = pq.read_table(tmp_path / "results.parquet")
     assert table.num_rows == 6  # four TIN/NPIs and two TINs
     assert set(table.column("level").to_pylist()) == {"individual", "group"}
+    (greenville,) = [r for r in table.to_pylist() if r["entity_key"] == GREENVILLE_PODIATRY]
+    assert greenville["status"] == "opt_in_eligible"
+    assert (greenville["s2_beneficiaries"], greenville["s2_covered_services"]) == (150, 234)
+    assert str(greenville["s2_allowed_charges"]) == "90300.00"
+    assert greenville["exceeded"] == "allowed_charges,covered_services"
+    assert "150 Medicare patients" in greenville["reasons"]
 
 
 def test_each_determination_is_kept_as_a_new_run_and_diff_lists_changes(
@@ -157,6 +163,11 @@ def test_each_determination_is_kept_as_a_new_run_and_diff_lists_changes(
     assert "0 entities changed" in same.output
     runs = runner.invoke(app, ["eligibility", "runs"], env=env)
     assert "2019:2" in runs.output
+    for bad in ("2019:x", "2019:9", "nope"):
+        refused = runner.invoke(app, ["eligibility", "diff", "2019:1", bad], env=env)
+        assert refused.exit_code == 2, refused.output
+        assert "OQ-ELIG-404-RUN" in refused.output
+        assert "Traceback" not in refused.output
 
 
 @pytest.mark.parametrize(

@@ -61,8 +61,15 @@ def _iso(moment: Any) -> str | None:
     return str(moment.isoformat()).replace("+00:00", "Z")
 
 
-def _scenario_common(view: ScenarioView) -> dict[str, Any]:
+def _low_volume_reasons(view: ScenarioView) -> list[dict[str, str]]:
+    """CMS's lowVolumeStatusReasons: the criteria not exceeded, or none."""
     low_volume = view.low_volume_reason
+    if low_volume is None:
+        return []
+    return [{"lowVolStusRsnCd": low_volume[0], "lowVolStusRsnDesc": low_volume[1]}]
+
+
+def _scenario_common(view: ScenarioView) -> dict[str, Any]:
     latest = view.latest
     return {
         "aciHardship": False,
@@ -77,12 +84,8 @@ def _scenario_common(view: ScenarioView) -> dict[str, Any]:
         "isOptedIn": view.is_opted_in,
         "isOptInEligible": view.status is Status.OPT_IN_ELIGIBLE,
         "lowVolumeServices": latest.covered_services if latest else 0,
-        "lowVolumeStatusReasons": [
-            {"lowVolStusRsnCd": low_volume[0], "lowVolStusRsnDesc": low_volume[1]}
-        ]
-        if low_volume
-        else [],
-        "lowVolumeSwitch": low_volume is not None,
+        "lowVolumeStatusReasons": _low_volume_reasons(view),
+        "lowVolumeSwitch": view.low_volume_reason is not None,
         "mipsEligibleSwitch": view.status is Status.ELIGIBLE,
         "nonPatientFacing": view.has(SpecialStatus.NON_PATIENT_FACING),
         "optInDecisionDate": _iso(view.opt_in_decision_date),
@@ -138,15 +141,10 @@ def _apm(apm: ApmView) -> dict[str, Any]:
 
 def _virtual_group(view: ScenarioView, *, show_ids: bool) -> dict[str, Any]:
     latest = view.latest
-    low_volume = view.low_volume_reason
     return {
         "virtualGroupIdentifier": view.entity_key if show_ids else MASKED_TIN,
-        "lowVolumeSwitch": low_volume is not None,
-        "lowVolumeStatusReasons": [
-            {"lowVolStusRsnCd": low_volume[0], "lowVolStusRsnDesc": low_volume[1]}
-        ]
-        if low_volume
-        else [],
+        "lowVolumeSwitch": view.low_volume_reason is not None,
+        "lowVolumeStatusReasons": _low_volume_reasons(view),
         "beneficiaryCount": latest.beneficiaries if latest else 0,
         "allowedCharges": str(latest.allowed_charges) if latest else "0",
         "specialScenario": {
