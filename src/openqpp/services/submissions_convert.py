@@ -33,14 +33,14 @@ def catalogue(settings: Settings | None = None) -> MeasuresCatalogue:
     return _catalogue(tuple((settings or get_settings()).measures_roots))
 
 
-def _policy(year: int) -> Policy | None:
+def policy_or_none(year: int) -> Policy | None:
     try:
         return load_policy(year)
     except UnsupportedPerformanceYear:
         return None
 
 
-def _measures_or_none(measures: MeasuresCatalogue, year: int) -> MeasuresYear | None:
+def measures_or_none(measures: MeasuresCatalogue, year: int) -> MeasuresYear | None:
     try:
         return measures.year(year)
     except MeasuresError:
@@ -98,8 +98,8 @@ def validate_file(path: Path, *, settings: Settings | None = None) -> FileValida
         result = qpp_json.read(
             data,
             source=path.name,
-            measures_for=lambda year: _measures_or_none(measures, year),
-            policy_for=_policy,
+            measures_for=lambda year: measures_or_none(measures, year),
+            policy_for=policy_or_none,
         )
         return FileValidation(path, kind, result.findings, result.submission)
     try:
@@ -117,8 +117,8 @@ def validate_file(path: Path, *, settings: Settings | None = None) -> FileValida
         year = submission.performance_year
         report = validate_submission(
             submission,
-            measures=_measures_or_none(measures, year),
-            policy=_policy(year),
+            measures=measures_or_none(measures, year),
+            policy=policy_or_none(year),
             locate=conversion.locate,
         )
         findings.extend(report.findings)

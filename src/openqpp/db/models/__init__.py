@@ -25,6 +25,14 @@ from openqpp.db.models.eligibility import (
 )
 from openqpp.db.models.notifications import EmailOutbox, Notification
 from openqpp.db.models.organisations import Organisation, OrganisationKind
+from openqpp.db.models.submissions import (
+    MeasurementRow,
+    MeasurementSetRow,
+    SubmissionReceipt,
+    SubmissionRow,
+    Upload,
+    UploadFile,
+)
 
 __all__ = [
     "ApiToken",
@@ -36,6 +44,8 @@ __all__ = [
     "EligibilityResultRow",
     "EmailOutbox",
     "IdempotencyRecord",
+    "MeasurementRow",
+    "MeasurementSetRow",
     "Notification",
     "Organisation",
     "OrganisationKind",
@@ -46,6 +56,10 @@ __all__ = [
     "RunClinician",
     "RunVirtualGroupMember",
     "SignInThrottle",
+    "SubmissionReceipt",
+    "SubmissionRow",
+    "Upload",
+    "UploadFile",
     "User",
     "WebSession",
 ]
