@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
+from tests.support.elections_world import DEBARA, NOW_2019, World
 
 from openqpp.batch.demo import GREENVILLE_PODIATRY, MIAMI_MEDICAL
 from openqpp.core.access import AccessError
@@ -23,7 +24,6 @@ from openqpp.db.models import AuditRecord, MeasurementSetRow, SubmissionReceipt,
 from openqpp.services import audit
 from openqpp.services.elections import records
 from openqpp.services.submissions import store
-from tests.support.elections_world import DEBARA, NOW_2019, World
 
 CONTEXT = audit.RequestContext(request_id="req-test", client_address="127.0.0.1")
 
@@ -145,7 +145,8 @@ def test_data_for_an_opt_in_eligible_clinician_without_an_election_is_refused(
     done = _accept(world, "maria.garcia", sub)
     with world.factory() as session:
         receipt = session.get(SubmissionReceipt, done.receipt_id)
-        assert receipt is not None and receipt.election_id is not None
+        assert receipt is not None
+        assert receipt.election_id is not None
 
 
 def test_invalid_data_is_refused_with_every_finding_and_nothing_stored(world: World) -> None:
