@@ -91,7 +91,15 @@ def sniff(path: Path, data: bytes) -> FileKind:
 
 def validate_file(path: Path, *, settings: Settings | None = None) -> FileValidation:
     """Read one QPP JSON or QRDA III file and report every problem with its location."""
-    data = path.read_bytes()
+    return validate_bytes(path.name, path.read_bytes(), settings=settings)
+
+
+def validate_bytes(name: str, data: bytes, *, settings: Settings | None = None) -> FileValidation:
+    """:func:`validate_file` for content already in memory (an upload, an API body).
+
+    QPP JSON is read with the intake's size and depth limits; QRDA III is converted with the
+    hardened parser and then validated by the same engine. Never raises on bad content."""
+    path = Path(name)
     kind = sniff(path, data)
     measures = catalogue(settings)
     if kind == "qpp-json":
