@@ -1,0 +1,1 @@
+"""Submissions: the Submissions API, the practice Reporting Overview upload and attestation pages, and the registry upload with participant elections."""
