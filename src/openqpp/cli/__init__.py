@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from openqpp import __version__
-from openqpp.cli import access, audit, data, db, elections, eligibility, policy, serve, submissions
+from openqpp.cli import (
+    access,
+    audit,
+    data,
+    db,
+    elections,
+    eligibility,
+    policy,
+    scoring,
+    serve,
+    submissions,
+)
 from openqpp.settings import get_settings
 
 app = typer.Typer(
@@ -43,6 +54,7 @@ app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(elections.app, name="elections")
 app.add_typer(eligibility.claims_app, name="claims")
 app.add_typer(submissions.app, name="submissions")
+app.command("score")(scoring.score)
 
 
 def main() -> None:

@@ -232,6 +232,10 @@ class Quality(_Frozen):
     small_practice_bonus_points: Decimal
     readmission: Readmission | None
     improvement_max_percent: Decimal
+    improvement_prior_floor_percent: Decimal
+    """A prior-year achievement percent at or below this is compared as this value."""
+    eligible_measure_applicability_methods: tuple[str, ...]
+    """Collection types for which too few measures may reduce the denominator (EMA)."""
 
 
 class PiMeasure(_Frozen):
@@ -240,12 +244,28 @@ class PiMeasure(_Frozen):
     bonus: bool = False
 
 
+class PiPublicHealth(_Frozen):
+    """How the Public Health and Clinical Data Exchange objective earns its points."""
+
+    registries_required: int | None
+    """Registries answered yes that complete the objective; None: the required measures do."""
+    bonus_registries_max: int | None
+    """How many optional registries earn their bonus; None: no limit."""
+
+
 class Pi(_Frozen):
     performance_period_days: int
     cap: int
     required_attestations: tuple[str, ...]
+    any_answer_attestations: tuple[str, ...]
+    """Required attestations a "no" answer also completes (SAFER Guides 2022-2023)."""
     measures: dict[str, PiMeasure]
     cehrt_id_pattern: str
+    exclusion_redistribution: dict[str, tuple[str, ...]]
+    """Excluded measure (or objective) -> the measures that receive its points, equally."""
+    public_health: PiPublicHealth
+    reweighted_special_statuses: tuple[str, ...]
+    """Special statuses that reweight PI to 0% automatically (a PI submission overrides)."""
 
 
 class Ia(_Frozen):
@@ -263,6 +283,16 @@ class Ia(_Frozen):
 
 class Cost(_Frozen):
     improvement_max_percent: Decimal
+    case_minimums: dict[str, int]
+    """Case minimum by cost measure ID, ``default`` for the rest (when CMS's file omits it)."""
+
+    def case_minimum(self, measure_id: str) -> int:
+        """The case minimum of ``measure_id`` (the ``default`` entry when it is not listed)."""
+        wanted = measure_id.strip().upper()
+        for key, value in self.case_minimums.items():
+            if key.upper() == wanted:
+                return value
+        return self.case_minimums["default"]
 
 
 class PaymentAdjustment(_Frozen):
@@ -277,6 +307,8 @@ class Scoring(_Frozen):
     redistribution: tuple[Redistribution, ...]
     final_score_cap: Decimal
     complex_patient_bonus_max: Decimal
+    complex_patient_bonus_median_gate: bool
+    """The bonus only for complexity at or above the national median (2022 on)."""
     payment_adjustment: PaymentAdjustment
     quality: Quality
     pi: Pi

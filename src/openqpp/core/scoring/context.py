@@ -70,6 +70,24 @@ class ComplexPatientInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadmissionResult:
+    """CMS's result for the administrative-claims all-cause readmission quality measure.
+
+    CMS calculates the measure from claims for groups; the operator loads its result. Give the
+    achievement points CMS assigned, or the risk-standardised rate to score against the year's
+    ``administrativeClaims`` benchmark.
+    """
+
+    measure_id: str
+    #: Attributed admissions; compared with the policy's readmission case minimum.
+    case_count: int
+    #: Achievement points CMS gave the measure, when known.
+    points: Decimal | None = None
+    #: The measure's rate (lower is better), scored against its benchmark when points are absent.
+    performance_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScoringContext:
     entity_type: EntityType
     special_statuses: frozenset[SpecialStatus] = frozenset()
@@ -88,6 +106,8 @@ class ScoringContext:
     submitted_despite_reweighting: frozenset[str] = frozenset()
     #: The payment adjustment scaling factor to estimate with (an input, labelled estimate).
     scaling_factor: Decimal | None = None
+    #: The readmission measure's result for groups CMS scores it for (quality scoring).
+    readmission_result: ReadmissionResult | None = None
 
     @property
     def small_practice(self) -> bool:

@@ -65,7 +65,7 @@ class ScoreNode:
     combine: Combine = Combine.LEAF
     children: tuple[ScoreNode, ...] = ()
     #: What the rule read (rates, counts, benchmark values, policy values), JSON-friendly.
-    inputs: Mapping[str, object] = field(default=_EMPTY)
+    inputs: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     #: For `Combine.WEIGHTED` children: the category weight in percent.
     weight: Decimal | None = None
     #: Policy parameter paths this node relied on whose values are unverified.

@@ -1,1 +1,2 @@
-"""Submissions: the Submissions API, the practice Reporting Overview upload and attestation pages, and the registry upload with participant elections."""
+"""Submissions web: the Submissions API, the practice Reporting Overview upload and
+attestation pages, and the registry upload with participant elections."""
