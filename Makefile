@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SHARED_MEASURES := $(abspath ../shared/data/qpp-measures-data)
 export OPENQPP_MEASURES_DATA ?= $(if $(wildcard $(SHARED_MEASURES)),$(SHARED_MEASURES),)
 
-.PHONY: serve test setup setup-dev assets chromium java lint typecheck contracts pytest clean
+.PHONY: serve test setup setup-dev assets chromium java pgclient lint typecheck contracts audit pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 setup: $(VENV)/.runtime assets
-setup-dev: $(VENV)/.dev assets chromium java
+setup-dev: $(VENV)/.dev assets chromium java pgclient
 
 # Pinned npm packs (measures data, CMS Design System, htmx, axe-core), verified by integrity hash.
 assets: $(VENV)/.runtime
@@ -40,12 +40,17 @@ java:
 	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
 
+# PostgreSQL client tools (pg_dump, pg_restore, psql) for `openqpp db backup|restore` and their tests.
+pgclient:
+	@command -v pg_dump >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null; }
+
 serve: setup
 	$(BIN)/openqpp serve --demo
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
@@ -53,10 +58,14 @@ typecheck: $(VENV)/.dev
 contracts: $(VENV)/.dev
 	$(BIN)/lint-imports
 
+# Known vulnerabilities in the installed packages (pip-audit); says so when no service answers.
+audit: $(VENV)/.dev
+	$(BIN)/python tools/dependency_audit.py
+
 pytest: setup-dev
 	$(BIN)/pytest
 
-test: setup-dev lint typecheck contracts pytest
+test: setup-dev lint typecheck contracts audit pytest
 
 clean:
 	rm -rf $(VENV) .data src/openqpp/web/static/vendor .pytest_cache .mypy_cache .ruff_cache

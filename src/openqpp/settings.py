@@ -33,6 +33,28 @@ class Settings(BaseSettings):
         default="",
         description="Extra measures data roots (qpp-measures-data layout), os.pathsep-separated.",
     )
+    db_pool_size: int = Field(
+        default=5, ge=1, le=1000, description="PostgreSQL: connections each process keeps open."
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="PostgreSQL: extra connections beyond the pool."
+    )
+    db_pool_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="PostgreSQL: seconds to wait for a connection."
+    )
+    db_pool_recycle: int = Field(
+        default=1800,
+        ge=-1,
+        description="PostgreSQL: reconnect connections older than this many seconds (-1: never).",
+    )
+    db_pool_pre_ping: bool = Field(
+        default=True, description="PostgreSQL: test a pooled connection before using it."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Reverse proxies (comma-separated IPs or networks, `*` for any) whose "
+        "X-Forwarded-Proto/-For headers are believed: uvicorn's --forwarded-allow-ips, and HSTS.",
+    )
     demo: bool = Field(default=False, description="Demo mode: demo users and their passwords.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -44,6 +66,23 @@ class Settings(BaseSettings):
         "(ISO 8601 with a UTC offset, e.g. 2023-03-19T20:00:00-04:00); empty: the real clock. "
         "For demos and tests of a live server only.",
     )
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the Submissions API (and file uploads) accept; a "
+        "larger one is refused with 413 before it is read further.",
+    )
+    rate_limit_per_second: float = Field(
+        default=25.0,
+        gt=0,
+        description="Sustained API requests per second allowed per token or user (CMS: 25).",
+    )
+    rate_limit_burst: int = Field(
+        default=40,
+        ge=1,
+        description="Requests a token or user may make at once before the sustained rate "
+        "applies (CMS: 40); beyond it the API answers 429 with Retry-After.",
+    )
     smtp_host: str = Field(default="", description="SMTP server for e-mail; empty: no e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = Field(default="openqpp@localhost", description="The From address.")
@@ -52,6 +91,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS.")
     smtp_ssl: bool = Field(default=False, description="Connect with implicit TLS (port 465).")
     smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    upload_max_file_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="The largest file a registry file upload accepts, in bytes (each file).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +119,17 @@ class Settings(BaseSettings):
         if self.clock:
             return pinned_instant(self.clock)
         return dt.datetime.now(dt.UTC)
+
+    @property
+    def pool_options(self) -> dict[str, object]:
+        """SQLAlchemy connection pool options for a server database (not used for SQLite)."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+            "pool_recycle": self.db_pool_recycle,
+            "pool_pre_ping": self.db_pool_pre_ping,
+        }
 
     @property
     def clock_pinned(self) -> bool:

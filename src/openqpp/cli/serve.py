@@ -96,4 +96,6 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

@@ -3,7 +3,8 @@
 Three stages, each reporting everything it finds before the next one runs:
 
 1. reading the bytes safely: a size limit, UTF-8 only, well-formed JSON, no duplicate keys,
-   no NaN/Infinity, a nesting limit (codes `OQ-JSON-00x`, with line and column);
+   no NaN/Infinity, a nesting limit, numbers in range (codes `OQ-JSON-00x`, with line and
+   column or JSONPath);
 2. the JSON Schema `schemas/qpp-submission.schema.json` (Draft 2020-12; `OQ-JSON-010`);
 3. the submission rules of `openqpp.core.submissions.validation` for the performance year's
    measures data and policy (`OQ-SUB-xxx`).
@@ -37,6 +38,11 @@ SCHEMA_FILE: Final = Path(__file__).parent / "schemas" / "qpp-submission.schema.
 class JsonLimits:
     max_bytes: int = 16 * 1024 * 1024
     max_depth: int = 32
+    max_integer_digits: int = 15
+    """Numbers of 10**15 or more are refused (no QPP count, rate or year comes near it):
+    arithmetic on 1e999999999 would take the process hours."""
+    max_digits: int = 34
+    """Significant digits a number may have (Decimal128's precision)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,26 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
     if duplicates:
         obj.duplicates = tuple(duplicates)
     return obj
+
+
+def _parse_int(text: str) -> int | Decimal:
+    # Decimal keeps a very long integer as digits (int() of thousands of digits is refused by
+    # Python and slow); the range check below reports it.
+    return int(text) if len(text) <= 40 else Decimal(text)
+
+
+def _out_of_range(value: Any, limits: JsonLimits) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return False
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return False
+        return (
+            len(value.as_tuple().digits) > limits.max_digits
+            or value.adjusted() >= limits.max_integer_digits
+            or (bool(value) and value.adjusted() < -limits.max_digits)
+        )
+    return bool(abs(value) >= 10**limits.max_integer_digits)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -134,6 +160,7 @@ def parse_json(
             text,
             object_pairs_hook=_object_pairs,
             parse_float=Decimal,
+            parse_int=_parse_int,
             parse_constant=_refuse_constant,
         )
     except json.JSONDecodeError as exc:
@@ -162,6 +189,17 @@ def parse_json(
     for path, value, depth in _walk(document):
         if depth > limits.max_depth:
             return None, [_too_deep(limits, source, path)]
+        if _out_of_range(value, limits):
+            findings.append(
+                _finding(
+                    "OQ-JSON-007",
+                    f"The number at {path} is too large, too small or too precise (at most "
+                    f"{limits.max_digits} digits, below 10^{limits.max_integer_digits}). Check the "
+                    "value; no QPP measurement comes near it.",
+                    source,
+                    path=path,
+                )
+            )
         if isinstance(value, _Object) and value.duplicates:
             for key in value.duplicates:
                 findings.append(
@@ -194,11 +232,10 @@ def _is_integer(checker: Any, instance: Any) -> bool:
         return False
     if isinstance(instance, int):
         return True
-    if isinstance(instance, Decimal | float):
-        try:
-            return bool(instance == int(instance))
-        except (ValueError, OverflowError):
-            return False
+    if isinstance(instance, Decimal):  # no int(): 1e999999999 would take hours
+        return instance.is_finite() and instance == instance.to_integral_value()
+    if isinstance(instance, float):
+        return instance.is_integer()
     return False
 
 

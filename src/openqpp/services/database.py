@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openqpp.core.errors import OpenQppError
 from openqpp.db import migrate
 from openqpp.db.session import make_engine, make_session_factory
+from openqpp.settings import Settings, get_settings
 
 
 def upgrade(url: str) -> tuple[str | None, str | None]:
@@ -33,9 +35,16 @@ def head_revision() -> str | None:
     return migrate.head_revision()
 
 
+def engine_options(url: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The pool options (OPENQPP_DB_POOL_*) for a server database; SQLite keeps its defaults."""
+    if url.startswith("sqlite"):
+        return {}
+    return dict((settings or get_settings()).pool_options)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    return make_engine(url)
+    return make_engine(url, **engine_options(url))
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
