@@ -117,10 +117,25 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
+def csp_violations(page: Any) -> list[str]:
+    """Console reports of Content-Security-Policy refusals on ``page`` (filled as they come)."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return violations
+
+
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page; the test fails if the server's Content-Security-Policy refused anything
+    the page tried to load or run (an inline script or style, a foreign host)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    refused = csp_violations(page)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
@@ -128,13 +143,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         page.screenshot(path=str(ARTIFACTS / f"{safe}.png"), full_page=True)
     finally:
         context.close()
+    assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
 def assert_accessible(page: Any) -> None:
     """Run axe-core on the page; fail on any WCAG 2.0 A or AA violation."""
     if not AXE.exists():
         pytest.fail(f"axe-core is missing at {AXE}: run `openqpp data install`.")
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol, which the page's CSP does not govern (a
+    # <script> tag with the code inline would be refused, as it should be).
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         """async () => await axe.run(document, {
                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
