@@ -86,6 +86,9 @@ class Channel(StrEnum):
     API = "api"
     APM_LETTER = "apm_letter"
     """Recorded by the operator from an APM entity's signed opt-in letter."""
+    REGISTRY_UPLOAD = "registry_upload"
+    """Made by a registry for an opt-in eligible participant of its file upload (2019
+    election guide, "Registry Election Process", Steps 5-7)."""
 
 
 class ActorKind(StrEnum):

@@ -152,3 +152,66 @@ def reporting_requirement(
             "payment adjustment will be based on the group's performance."
         )
     return text
+
+
+# ---------------------------------------------------------------- registry file upload
+# 2019 election guide, "Registry Election Process", Steps 5-7; 2022 guide, Steps 4-6.
+
+UPLOAD_PARTICIPANTS_INTRO = (
+    'The following clinicians or groups have been identified as "opt-in eligible" for MIPS. '
+    "To complete this file upload, you must indicate their preference to Report Voluntarily or "
+    "Opt-In to MIPS."
+)
+UPLOAD_CHANGE_YOUR_MIND = (
+    "You can click Cancel File Upload, which will cancel the entire upload (including data for "
+    "those who are already MIPS eligible). Once an election to opt-in or voluntarily report is "
+    "confirmed that election can't be undone or changed."
+)
+UPLOAD_ARE_YOU_SURE = (
+    "By confirming these selections, you are indicating their preference to Report Voluntarily "
+    "or Opt-In to MIPS. These selections are permanent and cannot be changed later."
+)
+UPLOAD_CONFIRM_BUTTON = "I'm Sure, Confirm Selections"
+UPLOAD_CHANGE_SELECTIONS = "Change my selections"
+UPLOAD_CONFIRMED_HEADING = "Participation Selections Confirmed"
+UPLOAD_CHOICES = (ElectionKind.NO_DECISION, ElectionKind.VOLUNTARY, ElectionKind.OPT_IN)
+"""The columns of the participant table, in the guide's order."""
+
+
+def upload_choice_text(kind: ElectionKind, year: int) -> str:
+    """What each choice of the participant table means ("Participant Elections")."""
+    payment_year = PerformanceYear(year).payment_year
+    if kind is ElectionKind.OPT_IN:
+        return (
+            "The clinician or group will receive performance feedback and a MIPS payment "
+            f"adjustment in {payment_year}."
+        )
+    if kind is ElectionKind.VOLUNTARY:
+        return (
+            "The clinician or group will receive performance feedback but will not receive a "
+            f"payment adjustment in {payment_year}."
+        )
+    return "The clinician or group will not be uploaded and will remain MIPS Exempt."
+
+
+def upload_confirmed_text(year: int, *, opted_in: int, voluntary: int, dropped: int) -> str:
+    """The "Participation Selections Confirmed" message, with what was chosen."""
+    parts = []
+    if opted_in:
+        parts.append(f"{opted_in} opted in")
+    if voluntary:
+        parts.append(f"{voluntary} reporting voluntarily")
+    chosen = " and ".join(parts) if parts else "no elections made"
+    text = (
+        f"Your selected participants have been successfully confirmed for the {year} "
+        f"performance year ({chosen}), and their data was uploaded."
+    )
+    if dropped:
+        if dropped == 1:
+            text += " 1 participant with No Decision was not uploaded and remains MIPS Exempt."
+        else:
+            text += (
+                f" {dropped} participants with No Decision were not uploaded and remain MIPS "
+                "Exempt."
+            )
+    return text

@@ -49,6 +49,13 @@ class SubmissionMethod(StrEnum):
     CMS_WEB_INTERFACE = "cmsWebInterface"
     ADMINISTRATIVE_CLAIMS = "administrativeClaims"
     CERTIFIED_SURVEY_VENDOR = "certifiedSurveyVendor"
+    #: Manual entry on the web pages (PI and IA only; 42 CFR 414.1325(b)(5) and (c)(5) list
+    #: "attestation" as its own data submission mechanism). Not a value files or the API may
+    #: send: the QPP JSON schema leaves it out, so only the attestation pages make such sets.
+    #: It keeps a practice's manual entry apart from its own uploaded PI/IA set (measurement
+    #: sets are unique per submitter, category, method and program), which the guide's "PI data
+    #: through multiple submission types (ex. Manual entry and file upload)" rule needs.
+    ATTESTATION = "attestation"
 
 
 PROGRAM_MIPS: Final = "mips"

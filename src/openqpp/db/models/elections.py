@@ -65,7 +65,7 @@ class Election(Base):
     on_behalf_of_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     """The practice (or APM entity, when registered) elected for."""
     channel: Mapped[str] = mapped_column(String(20))
-    """``web``, ``api`` or ``apm_letter``."""
+    """``web``, ``api``, ``apm_letter`` or ``registry_upload``."""
     confirmation_text: Mapped[str] = mapped_column(String(100))
     """What the person typed to confirm (or the letter's election line)."""
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -210,7 +210,7 @@ def audit_election(
     )
 
 
-def _notify_intermediary_elections(
+def notify_intermediary_elections(
     session: Session,
     recorded: Sequence[tuple[Election, Decided]],
     *,
@@ -407,7 +407,7 @@ def confirm(
             return Confirmed(_election_by_id(session, int(replay.body["electionId"])), True)
         raise
     audit_election(session, row, decided, principal=principal, context=context)
-    _notify_intermediary_elections(
+    notify_intermediary_elections(
         session, [(row, decided)], principal=principal, mailer=mailer, now=now
     )
     store_response(
@@ -696,7 +696,7 @@ def submit(
             ) from None
         audit_election(session, row, result, principal=principal, context=context)
         recorded.append((row, result))
-    _notify_intermediary_elections(session, recorded, principal=principal, mailer=mailer, now=now)
+    notify_intermediary_elections(session, recorded, principal=principal, mailer=mailer, now=now)
     infos = tuple(election_info(session, row) for row, _ in recorded)
     run = recorded[0][1].run
     body = {"data": [opt_in_item_from_election(info, run) for info in infos]}

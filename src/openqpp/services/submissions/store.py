@@ -29,6 +29,7 @@ from openqpp.core.submissions import (
     Measurement,
     MeasurementSet,
     Submission,
+    ValidationReport,
     validate_submission,
 )
 from openqpp.core.submissions.acceptance import (
@@ -203,8 +204,10 @@ def gate(session: Session, submission: Submission) -> tuple[DeterminationRun, in
     return run, existing.election_id if existing else None
 
 
-def validate(submission: Submission, *, source: str | None = None) -> None:
-    """Run the validation engine with the year's policy and measures; raise on any error."""
+def validate(submission: Submission, *, source: str | None = None) -> ValidationReport:
+    """Run the validation engine with the year's policy and measures; raise on any error.
+
+    Returns the report (its warnings) when there is no error."""
     year = submission.performance_year
     report = validate_submission(
         submission,
@@ -213,6 +216,7 @@ def validate(submission: Submission, *, source: str | None = None) -> None:
     )
     if report.errors:
         raise SubmissionInvalid(report.findings, source=source)
+    return report
 
 
 # ---------------------------------------------------------------- rows <-> core
@@ -583,6 +587,9 @@ class Visible:
     row: SubmissionRow
     sets: tuple[MeasurementSetRow, ...]
     submission: Submission
+    #: True when the caller sees every submitter's sets (the practice, the operator); False
+    #: for an intermediary, which sees only its own.
+    every_submitter: bool = True
 
 
 def visible_sets(
@@ -593,6 +600,7 @@ def visible_sets(
     Raises NotFound when the caller may see nothing of it (same words as a missing one)."""
     now = now or utcnow()
     empty = submission_from_row(row, [])
+    every = True
     if principal.kind == "operator":
         sets = tuple(row.measurement_sets)
     else:
@@ -609,11 +617,17 @@ def visible_sets(
                 acting = acting_for(session, principal=principal, submission=empty, now=now)
             except AccessError:
                 raise not_found("submission", row.id) from None
-        if acting.submitter.kind == "organization":
-            sets = tuple(s for s in row.measurement_sets if s.submitter_key == acting.submitter.key)
-        else:
+        every = acting.submitter.kind != "organization"
+        if every:
             sets = tuple(row.measurement_sets)
-    return Visible(row, sets, replace(empty, measurement_sets=tuple(set_from_row(s) for s in sets)))
+        else:
+            sets = tuple(s for s in row.measurement_sets if s.submitter_key == acting.submitter.key)
+    return Visible(
+        row,
+        sets,
+        replace(empty, measurement_sets=tuple(set_from_row(s) for s in sets)),
+        every_submitter=every,
+    )
 
 
 def receipts(session: Session, submission_id: str) -> list[SubmissionReceipt]:

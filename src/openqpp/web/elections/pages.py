@@ -284,24 +284,6 @@ def individual_confirmed(
     return _election(request, principal, year, tin, npi, confirmed=True)
 
 
-@router.get(PRACTICE + "/reporting", response_class=HTMLResponse)
-def group_reporting(
-    request: Request, year: str, tin: str, principal: access.Principal = Depends(page_user)
-) -> HTMLResponse:
-    return _election(request, principal, year, tin, None, confirmed=False)
-
-
-@router.get(CLINICIAN + "/reporting", response_class=HTMLResponse)
-def individual_reporting(
-    request: Request,
-    year: str,
-    tin: str,
-    npi: str,
-    principal: access.Principal = Depends(page_user),
-) -> HTMLResponse:
-    return _election(request, principal, year, tin, npi, confirmed=False)
-
-
 def _opt_out(
     request: Request, principal: access.Principal, year: str, tin: str, npi: str | None
 ) -> Response:
