@@ -55,6 +55,7 @@ app.add_typer(elections.app, name="elections")
 app.add_typer(eligibility.claims_app, name="claims")
 app.add_typer(submissions.app, name="submissions")
 app.command("score")(scoring.score)
+app.add_typer(scoring.app, name="scoring")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`openqpp score FILE [--year Y] [--json]`: the preliminary score tree of a submission file."""
+"""`openqpp score FILE [--year Y] [--json]`: the preliminary score tree of a submission file;
+`openqpp scoring load-cost FILE --year Y`: load CMS's cost measure results."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from openqpp.cli.common import console, with_user_errors
 from openqpp.cli.submissions import _finding_json, _where
 from openqpp.core.scoring.explain import number
 from openqpp.core.scoring.tree import ScoreNode
+from openqpp.services import database, scoring_costs
 from openqpp.services import scoring as service
+from openqpp.settings import get_settings
+
+app = typer.Typer(help="Scoring inputs CMS calculates (operator).", no_args_is_help=True)
 
 
 def _label(node: ScoreNode) -> str:
@@ -96,3 +101,53 @@ def score(
             f"[yellow]This score relies on {len(unverified)} unverified policy value(s):[/] "
             + escape(", ".join(unverified))
         )
+
+
+@app.command("load-cost")
+@with_user_errors
+def load_cost(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CMS's cost results (CSV)."
+    ),
+    year: int = typer.Option(..., "--year", help="Performance year of the results."),
+    url: str | None = typer.Option(
+        None, "--url", help="Database URL (default: OPENQPP_DATABASE_URL)."
+    ),
+) -> None:
+    """Load CMS's cost measure results (CSV: tin, npi, measure_id, case_count, case_minimum,
+    points) for a performance year.
+
+    ``npi`` is empty for a group; an empty ``case_minimum`` takes the year's
+    scoring.cost.case_minimums policy value; ``points`` (1-10) is empty below the case minimum.
+    All or nothing: any bad line stores nothing (exit 1, every problem listed). A measure loaded
+    again for the same entity replaces the older result."""
+    settings = get_settings()
+    try:
+        with database.session_factory(url or settings.database_url).begin() as session:
+            loaded = scoring_costs.load_cost_file(
+                session, path=file, year=year, settings=settings, now=settings.now()
+            )
+    except scoring_costs.CostFileInvalid as exc:
+        console.print(f"[red]{escape(exc.message)}[/]")
+        for finding in exc.findings:
+            where = finding.location
+            at = f"line {where.line}" if where and where.line else ""
+            column = f" ({where.path})" if where and where.path else ""
+            console.print(f"  [red]{escape(at + column)}[/] {escape(finding.message)}")
+        console.print(f"[yellow]how to fix:[/] {escape(exc.fix)}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[green]✓[/] {len(loaded.lines)} cost result(s) for {loaded.entities} entit"
+        f"{'y' if loaded.entities == 1 else 'ies'} loaded for {loaded.year} from "
+        f"{escape(loaded.source)} ({loaded.created} new, {loaded.replaced} replaced; sha256 "
+        f"{loaded.sha256})."
+    )
+    for line in loaded.lines:
+        minimum = "policy" if line.case_minimum_source == "policy" else "file"
+        points = "-" if line.points is None else number(line.points)
+        console.print(
+            f"  {line.entity_key:<20} {line.measure_id:<14} cases {line.case_count:>5} "
+            f"(minimum {line.case_minimum}, from {minimum})  points {points}"
+        )
+    for warning in loaded.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from openqpp import __version__
 from openqpp.settings import Settings, get_settings
+from openqpp.web import security_headers
 from openqpp.web.errors import install_error_handlers
 from openqpp.web.logs import configure_logging, request_id_var
 
@@ -72,14 +73,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     install_error_handlers(app)
+    security_headers.install(app, settings)
     app.mount("/static", StaticFiles(directory=HERE / "static", check_dir=False), name="static")
 
     from openqpp.web import access as access_web
     from openqpp.web import elections as elections_web
+    from openqpp.web import scoring as scoring_web
     from openqpp.web.eligibility import api as eligibility_api
     from openqpp.web.eligibility import pages as eligibility_pages
     from openqpp.web.health import routes as health_routes
     from openqpp.web.home import routes as home_routes
+    from openqpp.web.submissions import api as submissions_api
+    from openqpp.web.submissions import practice as submissions_practice
+    from openqpp.web.submissions import registry as registry_uploads
 
     app.include_router(health_routes.router)
     app.include_router(home_routes.router)
@@ -87,4 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(eligibility_api.router)
     app.include_router(eligibility_pages.router)
     elections_web.install(app)
+    scoring_web.install(app)  # before the Submissions API: /submissions/{id}/score, score-preview
+    app.include_router(registry_uploads.router)
+    app.include_router(submissions_api.router)
+    app.include_router(submissions_practice.router)
     return app

@@ -30,6 +30,7 @@ from functools import lru_cache
 from openqpp.core.scoring.context import ScoringContext
 from openqpp.core.scoring.explain import HUNDRED, ZERO, listed, number, unverified, whole
 from openqpp.core.scoring.tree import Combine, ScoreNode, rounded
+from openqpp.core.submissions.combine import pi_conflicting_data, pi_conflicts
 from openqpp.core.submissions.model import (
     Category,
     MeasurementSet,
@@ -55,7 +56,6 @@ class _Merged:
     values: dict[str, MeasurementValue] = field(default_factory=dict)
     methods: dict[str, list[str]] = field(default_factory=dict)
     cehrt_ids: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- measures data
@@ -151,15 +151,8 @@ def _merge(sets: Sequence[MeasurementSet]) -> _Merged:
             merged.cehrt_ids.append(s.cehrt_id)
         for m in s.measurements:
             key = m.measure_id.upper()
-            if key in merged.values and merged.values[key] != m.value:
-                merged.conflicts.append(
-                    f"{m.measure_id} differs between {listed([*merged.methods[key], method])}"
-                )
-                continue
-            merged.values[key] = m.value
+            merged.values.setdefault(key, m.value)
             merged.methods.setdefault(key, []).append(method)
-    if len(merged.cehrt_ids) > 1:
-        merged.conflicts.append(f"CEHRT IDs differ ({listed(merged.cehrt_ids)})")
     return merged
 
 
@@ -227,18 +220,19 @@ def score_pi(
         "cehrt_id": merged.cehrt_ids[0] if merged.cehrt_ids else None,
         "cap": rules.cap,
     }
-    if merged.conflicts:
+    conflicts = pi_conflicting_data(pi_sets, measures=measures)
+    if conflicts:
+        # One rule for the overview page and the scorer: core.submissions.combine.
         return _node(
             "pi",
             "pi.conflicting_submissions",
             ZERO,
             cap,
-            "Promoting Interoperability data came through several submission types "
-            f"({listed(methods)}) and conflicts: {'; '.join(merged.conflicts)}. Conflicting data "
-            "for a measure or a required attestation scores the category 0 (2019 data "
-            "submission user guide). Ask the third party to delete its data, or send one set.",
+            str(pi_conflicts(pi_sets, measures=measures))
+            + " (2019 data submission user guide: conflicting data for a measure or a required "
+            "attestation through multiple submission types scores the category 0.)",
             title="Promoting Interoperability",
-            inputs={**inputs, "conflicts": merged.conflicts},
+            inputs={**inputs, "conflicts": [f"{c.subject}: {c.detail}" for c in conflicts]},
             unverified=base_unverified,
         )
 

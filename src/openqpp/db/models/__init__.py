@@ -25,6 +25,7 @@ from openqpp.db.models.eligibility import (
 )
 from openqpp.db.models.notifications import EmailOutbox, Notification
 from openqpp.db.models.organisations import Organisation, OrganisationKind
+from openqpp.db.models.scoring import CostMeasureResultRow
 from openqpp.db.models.submissions import (
     MeasurementRow,
     MeasurementSetRow,
@@ -39,6 +40,7 @@ __all__ = [
     "ApmElectionLetter",
     "AuditRecord",
     "ClientAuthorisation",
+    "CostMeasureResultRow",
     "DeterminationRun",
     "Election",
     "EligibilityResultRow",
