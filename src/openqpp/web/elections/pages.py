@@ -4,47 +4,20 @@ real one unless OPENQPP_CLOCK pins it (settings)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openqpp.core.common import PerformanceYear
 from openqpp.services import access, elections, mail, notifications
 from openqpp.web.access import forms
 from openqpp.web.access.deps import api_principal, context, page_user, transaction
 from openqpp.web.access.security import require_csrf
+from openqpp.web.pages import BASE, CLINICIAN, PRACTICE, now, render, year_of
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-
-BASE = "/eligibility-reporting"
-PRACTICE = BASE + "/{year}/practices/{tin}"
-CLINICIAN = PRACTICE + "/clinicians/{npi}"
-
-
-def now(request: Request) -> dt.datetime:
-    """The time the rules use: OPENQPP_CLOCK when set, else the real clock."""
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
 
 
 def mailer(request: Request) -> mail.SmtpMailer | None:
     return mail.SmtpMailer.from_settings(request.app.state.settings)
-
-
-def year_of(raw: str) -> int:
-    return int(PerformanceYear(raw))
-
-
-def render(
-    request: Request, template: str, values: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
-    values = {"clock_pinned": request.app.state.settings.clock_pinned, **values}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, template, values, status_code=status_code
-    )
-    return response
 
 
 # ---------------------------------------------------------------- Eligibility & Reporting

@@ -11,7 +11,6 @@ Both need an API token (``Authorization: Bearer``) or a signed-in session (the P
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from openqpp.services import access, scoring_cms
+from openqpp.web import pages
 from openqpp.web.access.deps import api_principal, transaction
 from openqpp.web.errors import error_body
 
@@ -89,11 +89,6 @@ class BodyTooLarge(Exception):
     pass
 
 
-def _now(request: Request) -> dt.datetime:
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
-
-
 def _refused(exc: scoring_cms.ScoreRequestError) -> JSONResponse:
     return JSONResponse(
         error_body(
@@ -158,7 +153,7 @@ async def score_preview(
         body = await _body(request)
     except BodyTooLarge:
         return _too_large(request)
-    now = _now(request)
+    now = pages.now(request)
     settings = request.app.state.settings
 
     def run() -> dict[str, Any]:
@@ -201,7 +196,7 @@ def submission_score(
                 submission_id=submission_id,
                 program=program,
                 scaling_factor=factor,
-                now=_now(request),
+                now=pages.now(request),
             )
 
     return _answer(run)

@@ -8,37 +8,14 @@ works without JavaScript, and with htmx swaps only its result (``HX-Request``)."
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from openqpp.core.common import PerformanceYear
 from openqpp.services import access, scoring_pages
 from openqpp.web.access.deps import page_user, transaction
+from openqpp.web.pages import CLINICIAN, PRACTICE, now, render, year_of
 
 router = APIRouter(include_in_schema=False)
-
-BASE = "/eligibility-reporting"
-PRACTICE = BASE + "/{year}/practices/{tin}"
-CLINICIAN = PRACTICE + "/clinicians/{npi}"
-
-
-def now(request: Request) -> dt.datetime:
-    """The time the rules use: OPENQPP_CLOCK when set, else the real clock."""
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
-
-
-def year_of(raw: str) -> int:
-    return int(PerformanceYear(raw))
-
-
-def render(request: Request, template: str, values: dict[str, Any]) -> HTMLResponse:
-    values = {"clock_pinned": request.app.state.settings.clock_pinned, **values}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, values)
-    return response
 
 
 # ---------------------------------------------------------------- the total

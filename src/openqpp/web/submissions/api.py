@@ -9,7 +9,6 @@ service and answer JSON: ``{"data": ...}`` on success, ``{"error": {"type", "mes
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from fastapi.routing import APIRoute
 from openqpp.core.errors import OpenQppError
 from openqpp.services import access
 from openqpp.services.submissions import api as service
+from openqpp.web import pages
 from openqpp.web.access.deps import api_principal, context, optional_principal, transaction
 from openqpp.web.limits import caller_key, check_rate, read_body
 from openqpp.web.logs import request_id_var
@@ -133,11 +133,6 @@ PerPage = Annotated[
 ]
 
 
-def _now(request: Request) -> dt.datetime:
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
-
-
 def _json(body: dict[str, Any], status: int = 200, *, replayed: bool = False) -> JSONResponse:
     response = JSONResponse(body, status_code=status)
     if replayed:
@@ -160,7 +155,7 @@ async def _write(
 ) -> JSONResponse:
     """Read the body (size-limited), run the use case in one transaction, answer its result."""
     body = await read_body(request)
-    now = _now(request)
+    now = pages.now(request)
     if idempotent:
         arguments["idempotency"] = service.Idempotency.of(
             idempotency_key,
@@ -188,7 +183,7 @@ def _read(
     request: Request, use_case: Callable[..., dict[str, Any]], **arguments: Any
 ) -> JSONResponse:
     with transaction(request) as session:
-        data = use_case(session, now=_now(request), **arguments)
+        data = use_case(session, now=pages.now(request), **arguments)
     return _json({"data": data})
 
 
@@ -305,7 +300,7 @@ def download_receipt(
             principal=principal,
             submission_id=submission_id,
             receipt_id=receipt_id,
-            now=_now(request),
+            now=pages.now(request),
         )
     return Response(
         json.dumps(document, indent=2, ensure_ascii=False),
@@ -419,7 +414,11 @@ async def patch_measurement_set(request: Request, principal: Caller, set_id: str
 def delete_measurement_set(request: Request, principal: Caller, set_id: str) -> Response:
     with transaction(request) as session:
         service.delete_measurement_set(
-            session, principal=principal, set_id=set_id, now=_now(request), context=context(request)
+            session,
+            principal=principal,
+            set_id=set_id,
+            now=pages.now(request),
+            context=context(request),
         )
     return Response(status_code=204)
 
@@ -529,7 +528,7 @@ def delete_measurement(request: Request, principal: Caller, measurement_id: str)
             session,
             principal=principal,
             measurement_id=measurement_id,
-            now=_now(request),
+            now=pages.now(request),
             context=context(request),
         )
     return Response(status_code=204)

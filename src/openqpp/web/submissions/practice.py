@@ -8,55 +8,31 @@ The Reporting Overview keeps the addresses the election pages' "Start Reporting"
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from openqpp.core.common import PerformanceYear
 from openqpp.services import access
 from openqpp.services.submissions import attestation, overview
 from openqpp.web.access.deps import context, page_user, transaction
 from openqpp.web.access.security import require_csrf
+from openqpp.web.pages import CLINICIAN, PRACTICE, now, render, year_of
 
 router = APIRouter(include_in_schema=False)
 
-BASE = "/eligibility-reporting"
-PRACTICE = BASE + "/{year}/practices/{tin}"
-CLINICIAN = PRACTICE + "/clinicians/{npi}"
 #: Room for the multipart envelope around the file (boundaries, the CSRF field).
 MULTIPART_ALLOWANCE = 64 * 1024
 
 T = TypeVar("T")
 
 
-def now(request: Request) -> dt.datetime:
-    """The time the rules use: OPENQPP_CLOCK when set, else the real clock."""
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
-
-
-def year_of(raw: str) -> int:
-    return int(PerformanceYear(raw))
-
-
 def upload_limit(request: Request) -> int:
     limit: int = request.app.state.settings.max_request_bytes
     return limit
-
-
-def render(
-    request: Request, template: str, values: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
-    values = {"clock_pinned": request.app.state.settings.clock_pinned, **values}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, template, values, status_code=status_code
-    )
-    return response
 
 
 async def in_thread(call: Callable[[], T]) -> T:

@@ -9,21 +9,20 @@ CSRF token."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from openqpp.core.common import PerformanceYear
 from openqpp.core.elections import ElectionKind
 from openqpp.services import access, mail
 from openqpp.services.submissions import uploads
+from openqpp.web import pages
 from openqpp.web.access.deps import context, page_user, transaction
 from openqpp.web.access.security import require_csrf
+from openqpp.web.pages import now, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,28 +33,13 @@ UPLOAD = UPLOADS + "/{upload_id}"
 MULTIPART_OVERHEAD = 1024 * 1024
 
 
-def now(request: Request) -> dt.datetime:
-    moment: dt.datetime = request.app.state.settings.now()
-    return moment
-
-
 def max_file_bytes(request: Request) -> int:
     return int(request.app.state.settings.upload_max_file_bytes)
 
 
 def year_of(raw: str | None) -> int | None:
     text = (raw or "").strip()
-    return int(PerformanceYear(text)) if text else None
-
-
-def render(
-    request: Request, template: str, values: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
-    values = {"clock_pinned": request.app.state.settings.clock_pinned, **values}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, template, values, status_code=status_code
-    )
-    return response
+    return pages.year_of(text) if text else None
 
 
 def attachment(name: str) -> dict[str, str]:
