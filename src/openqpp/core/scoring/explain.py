@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from openqpp.core.scoring.tree import Combine, ScoreNode, rounded
 from openqpp.policy import Policy
 
 ZERO = Decimal(0)
@@ -21,9 +23,9 @@ def unverified(policy: Policy, *paths: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def number(value: Decimal | int) -> str:
-    """A number for a sentence: no trailing zeros, at most two decimals (``12.5``, ``40``)."""
-    d = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def number(value: Decimal | int, places: int = 2) -> str:
+    """A number for a sentence: at most ``places`` decimals, no trailing zeros (``12.5``)."""
+    d = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text = f"{d:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -35,10 +37,38 @@ def whole(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
-def listed(items: list[str] | tuple[str, ...]) -> str:
+def listed(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     if not items:
         return ""
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def node(
+    name: str,
+    rule: str,
+    points: Decimal,
+    maximum: Decimal | None,
+    explanation: str,
+    *,
+    title: str | None = None,
+    combine: Combine = Combine.LEAF,
+    children: tuple[ScoreNode, ...] = (),
+    inputs: Mapping[str, object] | None = None,
+    unverified: tuple[str, ...] = (),
+) -> ScoreNode:
+    """A score node with its points rounded to CMS's four places."""
+    return ScoreNode(
+        name=name,
+        rule=rule,
+        points=rounded(points),
+        maximum=maximum,
+        explanation=explanation,
+        title=title,
+        combine=combine,
+        children=children,
+        inputs=dict(inputs or {}),
+        unverified=unverified,
+    )

@@ -18,11 +18,11 @@ counted once: the guide lets a practice "manually enter any missing activities".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from openqpp.core.scoring.context import ScoringContext, SpecialStatus
-from openqpp.core.scoring.explain import ZERO, listed, number, unverified
+from openqpp.core.scoring.explain import ZERO, listed, node, number, unverified
 from openqpp.core.scoring.tree import Combine, ScoreNode, rounded
 from openqpp.core.submissions.model import (
     Category,
@@ -41,29 +41,6 @@ DOUBLING_STATUSES = (
     SpecialStatus.HPSA,
     SpecialStatus.NON_PATIENT_FACING,
 )
-
-
-def _leaf(
-    name: str,
-    rule: str,
-    points: Decimal,
-    maximum: Decimal | None,
-    explanation: str,
-    *,
-    title: str | None = None,
-    inputs: Mapping[str, object] | None = None,
-    unverified: tuple[str, ...] = (),
-) -> ScoreNode:
-    return ScoreNode(
-        name=name,
-        rule=rule,
-        points=rounded(points),
-        maximum=maximum,
-        explanation=explanation,
-        title=title,
-        inputs=dict(inputs or {}),
-        unverified=unverified,
-    )
 
 
 def _attested(sets: Sequence[MeasurementSet]) -> dict[str, tuple[MeasurementValue, list[str]]]:
@@ -110,7 +87,7 @@ def score_ia(
             else "the clinician participates in an APM"
         )
         children.append(
-            _leaf(
+            node(
                 "apm_credit",
                 "ia.apm_credit",
                 points,
@@ -133,7 +110,7 @@ def score_ia(
         paths.append("scoring.ia.pcmh_full_credit")
         source = "attested IA_PCMH" if pcmh_attested else "is a certified medical home"
         children.append(
-            _leaf(
+            node(
                 PCMH_ACTIVITY,
                 "ia.pcmh_full_credit",
                 cap,
@@ -155,7 +132,7 @@ def score_ia(
         if activity_id == PCMH_ACTIVITY and any(c.name == PCMH_ACTIVITY for c in children):
             continue
         children.append(
-            _activity_leaf(activity_id, value, methods, policy, measures, multiplier, statuses, cap)
+            _activitynode(activity_id, value, methods, policy, measures, multiplier, statuses, cap)
         )
 
     node_unverified = unverified(policy, *dict.fromkeys(paths))
@@ -210,7 +187,7 @@ def score_ia(
     )
 
 
-def _activity_leaf(
+def _activitynode(
     activity_id: str,
     value: MeasurementValue,
     methods: list[str],
@@ -224,7 +201,7 @@ def _activity_leaf(
     activity = measures.ia(activity_id)
     inputs: dict[str, object] = {"submission_methods": methods}
     if activity is None:
-        return _leaf(
+        return node(
             activity_id,
             "ia.unknown_activity",
             ZERO,
@@ -253,7 +230,7 @@ def _activity_leaf(
     points = min(base * multiplier, cap)
     inputs["base_points"] = str(base)
     if value is not True:
-        return _leaf(
+        return node(
             activity_id,
             "ia.not_attested",
             ZERO,
@@ -266,7 +243,7 @@ def _activity_leaf(
     if multiplier != 1:
         who = listed([s.replace("_", " ") for s in statuses])
         text += f", times {number(multiplier)} = {number(points)} for {who}"
-    return _leaf(
+    return node(
         activity_id,
         "ia.activity",
         points,

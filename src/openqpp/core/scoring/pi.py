@@ -28,8 +28,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from openqpp.core.scoring.context import ScoringContext
-from openqpp.core.scoring.explain import HUNDRED, ZERO, listed, number, unverified, whole
-from openqpp.core.scoring.tree import Combine, ScoreNode, rounded
+from openqpp.core.scoring.explain import HUNDRED, ZERO, listed, node, number, unverified, whole
+from openqpp.core.scoring.tree import Combine, ScoreNode
 from openqpp.core.submissions.combine import pi_conflicting_data, pi_conflicts
 from openqpp.core.submissions.model import (
     Category,
@@ -116,33 +116,6 @@ def _catalogue(measures: MeasuresYear) -> _Catalogue:
 # --------------------------------------------------------------------------- helpers
 
 
-def _node(
-    name: str,
-    rule: str,
-    points: Decimal,
-    maximum: Decimal | None,
-    explanation: str,
-    *,
-    title: str | None = None,
-    combine: Combine = Combine.LEAF,
-    children: tuple[ScoreNode, ...] = (),
-    inputs: Mapping[str, object] | None = None,
-    unverified: tuple[str, ...] = (),
-) -> ScoreNode:
-    return ScoreNode(
-        name=name,
-        rule=rule,
-        points=rounded(points),
-        maximum=maximum,
-        explanation=explanation,
-        title=title,
-        combine=combine,
-        children=children,
-        inputs=dict(inputs or {}),
-        unverified=unverified,
-    )
-
-
 def _merge(sets: Sequence[MeasurementSet]) -> _Merged:
     merged = _Merged()
     for s in sets:
@@ -203,7 +176,7 @@ def score_pi(
     pi_sets = [s for s in sets if s.category is Category.PI]
     base_unverified = unverified(policy, "scoring.pi.cap")
     if not pi_sets:
-        return _node(
+        return node(
             "pi",
             "pi.no_data",
             ZERO,
@@ -223,7 +196,7 @@ def score_pi(
     conflicts = pi_conflicting_data(pi_sets, measures=measures)
     if conflicts:
         # One rule for the overview page and the scorer: core.submissions.combine.
-        return _node(
+        return node(
             "pi",
             "pi.conflicting_submissions",
             ZERO,
@@ -249,7 +222,7 @@ def score_pi(
 
     if failures:
         first = failures[0]
-        return _node(
+        return node(
             "pi",
             first.rule,
             ZERO,
@@ -278,7 +251,7 @@ def score_pi(
         f" The category gives {number(capped)} / {number(cap)} of its weight "
         "(points divided by 100, times the category weight)."
     )
-    return _node(
+    return node(
         "pi",
         "pi.measure_points",
         capped,
@@ -415,7 +388,7 @@ class _MeasureScorer:
             if value is None:
                 continue
             children.append(
-                _node(
+                node(
                     m,
                     "pi.alternative_not_used",
                     ZERO,
@@ -546,7 +519,7 @@ class _MeasureScorer:
                     if to
                     else f"its {number(lost.get(m, base))} points are not redistributed"
                 )
-                return _node(
+                return node(
                     m,
                     "pi.exclusion",
                     ZERO,
@@ -555,7 +528,7 @@ class _MeasureScorer:
                     inputs={**inputs, "exclusions": claimed},
                 )
             # unmet: the category fails; show the measure at 0
-            return _node(
+            return node(
                 m,
                 "pi.required_measure_missing",
                 ZERO,
@@ -569,7 +542,7 @@ class _MeasureScorer:
             points = max(whole(raw), Decimal(1)) if maximum >= 1 else whole(raw)
             points = min(points, maximum)
             floor = " (at least 1 point for a numerator of at least 1)" if whole(raw) < 1 else ""
-            return _node(
+            return node(
                 m,
                 "pi.performance_rate",
                 points,
@@ -587,7 +560,7 @@ class _MeasureScorer:
                     ),
                 },
             )
-        return _node(
+        return node(
             m,
             "pi.yes_measure",
             maximum,
@@ -608,7 +581,7 @@ class _MeasureScorer:
             inputs: dict[str, object] = {"bonus": True, "objective": self.objective(m)}
             if not _met(value):
                 leaves.append(
-                    _node(
+                    node(
                         m,
                         "pi.bonus",
                         ZERO,
@@ -621,7 +594,7 @@ class _MeasureScorer:
             if m in ph_measures:
                 if limit is not None and ph_counted >= limit:
                     leaves.append(
-                        _node(
+                        node(
                             m,
                             "pi.bonus_limit",
                             ZERO,
@@ -635,7 +608,7 @@ class _MeasureScorer:
                     continue
                 ph_counted += 1
             leaves.append(
-                _node(
+                node(
                     m,
                     "pi.bonus",
                     points,
@@ -665,7 +638,7 @@ class _MeasureScorer:
                     f"{m} is not a Promoting Interoperability measure of this year; it is ignored."
                 )
                 rule = "pi.unknown_measure"
-            leaves.append(_node(m, rule, ZERO, ZERO, text))
+            leaves.append(node(m, rule, ZERO, ZERO, text))
         return leaves
 
     # -- public health -----------------------------------------------------------------
@@ -806,7 +779,7 @@ class _PublicHealth:
         lost: Mapping[str, Decimal],
     ) -> ScoreNode:
         children = tuple(
-            _node(name, rule, pts, self.points, text, unverified=self.unverified)
+            node(name, rule, pts, self.points, text, unverified=self.unverified)
             for name, rule, pts, text in self.leaves
         )
         total = sum((c.points for c in children), ZERO)
@@ -827,7 +800,7 @@ class _PublicHealth:
             )
             if self.note:
                 text += " " + self.note
-        return _node(
+        return node(
             PUBLIC_HEALTH,
             "pi.public_health_objective",
             points,

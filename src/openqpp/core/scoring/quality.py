@@ -64,6 +64,7 @@ from openqpp.core.scoring.benchmarks import (
     place,
 )
 from openqpp.core.scoring.context import ScoringContext
+from openqpp.core.scoring.explain import listed, number, unverified
 from openqpp.core.scoring.tree import Combine, ScoreNode, rounded
 from openqpp.core.submissions.model import (
     PROGRAM_MIPS,
@@ -130,33 +131,19 @@ _METHOD_NAMES: Final[Mapping[str, str]] = {
 # ---------------------------------------------------------------- wording
 
 
-def _num(value: Decimal, places: int = 2) -> str:
-    """A number for a sentence: at most ``places`` decimals, no trailing zeros."""
-    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 def _pts(value: Decimal) -> str:
     """Points as CMS shows them: up to four decimals, at least one (``3.0``, ``8.9585``)."""
-    text = _num(value, 4)
+    text = number(value, 4)
     return text if "." in text else text + ".0"
 
 
 def _share(value: Decimal) -> str:
-    return f"{_num(value * _HUNDRED)}%"
-
-
-def _listed(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return f"{number(value * _HUNDRED)}%"
 
 
 def _unverified(policy: Policy, *names: str) -> tuple[str, ...]:
     """The ``scoring.quality.<name>`` paths whose value this year is unverified."""
-    return tuple(_P + n for n in names if not policy.is_verified(_P + n))
+    return unverified(policy, *(_P + n for n in names))
 
 
 def _method_label(method: str, measure: QualityMeasure | None) -> str:
@@ -331,8 +318,8 @@ def _rate_text(performance: Performance) -> str:
     if performance.rate is None:
         return "no performance rate"
     if performance.is_percent:
-        return f"performance rate {_num(performance.rate)}%"
-    return f"performance value {_num(performance.rate, 4)}"
+        return f"performance rate {number(performance.rate)}%"
+    return f"performance value {number(performance.rate, 4)}"
 
 
 # ---------------------------------------------------------------- one measurement
@@ -400,8 +387,8 @@ class _Reading:
     def completeness(self) -> str:
         p = self.performance
         return (
-            f"{_num(p.reported, 4)} of {_num(p.eligible_population, 4)} eligible cases reported "
-            f"({_share(p.data_completeness)} data completeness)"
+            f"{number(p.reported, 4)} of {number(p.eligible_population, 4)} eligible cases "
+            f"reported ({_share(p.data_completeness)} data completeness)"
         )
 
     def inputs(self, **more: object) -> dict[str, object]:
@@ -484,7 +471,7 @@ def _not_benchmarked(
     elif not case_met:
         rule = CASE_MINIMUM_NOT_MET
         why = (
-            f"its eligible population of {_num(performance.eligible_population, 4)} is below "
+            f"its eligible population of {number(performance.eligible_population, 4)} is below "
             f"the case minimum of {q.case_minimum}"
         )
     else:
@@ -525,10 +512,10 @@ def _not_benchmarked(
 def _where(placed: DecilePlacement, bounds: DecileBounds) -> str:
     """Which bounds the rate sits between, for the explanation."""
     if placed.decile == TOP_DECILE:
-        return f"decile {TOP_DECILE} starts at {_num(bounds.bounds[-1], 4)}"
-    lower = "its lower end" if placed.lower is None else _num(placed.lower, 4)
+        return f"decile {TOP_DECILE} starts at {number(bounds.bounds[-1], 4)}"
+    lower = "its lower end" if placed.lower is None else number(placed.lower, 4)
     upper = (
-        "" if placed.upper is None else f", decile {placed.decile + 1} at {_num(placed.upper, 4)}"
+        "" if placed.upper is None else f", decile {placed.decile + 1} at {number(placed.upper, 4)}"
     )
     return f"decile {placed.decile} starts at {lower}{upper}"
 
@@ -723,7 +710,7 @@ def _measure_node(instances: Sequence[_Scored], *, top: Decimal) -> _Measure:
             f"{_pts(best.points)} points."
         )
     else:
-        each = _listed([f"{s.node.name} {_pts(s.points)}" for s in instances])
+        each = listed([f"{s.node.name} {_pts(s.points)}" for s in instances])
         explanation = (
             f"Measure {first.measure_id} was reported through {len(instances)} collection types "
             f"({each}); it counts once, at its best: {best.node.name}, {_pts(best.points)} points."
@@ -809,8 +796,8 @@ def _eligible_measure_applicability(
             applied=False,
             evaluated=True,
             explanation=(
-                f"Eligible Measure Applicability applies only to {_listed(sorted(allowed))} "
-                f"submissions, not to {_listed(sorted(methods - allowed))}, so empty measure "
+                f"Eligible Measure Applicability applies only to {listed(sorted(allowed))} "
+                f"submissions, not to {listed(sorted(methods - allowed))}, so empty measure "
                 "slots score 0."
             ),
         )
@@ -824,7 +811,7 @@ def _eligible_measure_applicability(
             evaluated=True,
             explanation=(
                 f"Eligible Measure Applicability does not apply to QCDR measures "
-                f"({_listed(qcdr)}), so empty measure slots score 0."
+                f"({listed(qcdr)}), so empty measure slots score 0."
             ),
         )
     problems: list[str] = []
@@ -847,7 +834,7 @@ def _eligible_measure_applicability(
                     if missing:
                         problems.append(
                             f"measure {m.measure_id}'s cluster {cluster.name} also has "
-                            f"{_listed(missing)}, not reported"
+                            f"{listed(missing)}, not reported"
                         )
             for specialty in () if record is None else record.specialty_sets:
                 ids = {c.casefold() for c in specialty.measure_ids}
@@ -878,7 +865,7 @@ def _eligible_measure_applicability(
     if cluster_ok:
         why = (
             f"every clinically related measure of the clinical cluster(s) "
-            f"{_listed(sorted(set(clusters_used)))} was reported"
+            f"{listed(sorted(set(clusters_used)))} was reported"
         )
     else:
         why = (
@@ -981,7 +968,7 @@ def _measures_node(selection: _Selection, *, slots: int, ema: _Ema, policy: Poli
         )
     maximum = top * slots
     total = sum((c.points for c in children), _ZERO)
-    counted_text = _listed([f"{m.measure_id} ({_pts(m.points)})" for m in selection.counted])
+    counted_text = listed([f"{m.measure_id} ({_pts(m.points)})" for m in selection.counted])
     explanation = (
         f"{slots} measure slots of {_pts(top)} points each: "
         + (f"{counted_text} count" if selection.counted else "no measure counts")
@@ -1016,7 +1003,7 @@ def _measures_node(selection: _Selection, *, slots: int, ema: _Ema, policy: Poli
 def _not_counted_node(selection: _Selection, *, slots: int) -> ScoreNode | None:
     if not selection.not_counted:
         return None
-    listed = _listed([f"{m.measure_id} ({_pts(m.points)})" for m in selection.not_counted])
+    names = listed([f"{m.measure_id} ({_pts(m.points)})" for m in selection.not_counted])
     return ScoreNode(
         name="not_counted",
         rule=MEASURES_NOT_COUNTED,
@@ -1026,7 +1013,7 @@ def _not_counted_node(selection: _Selection, *, slots: int) -> ScoreNode | None:
         children=tuple(m.node for m in selection.not_counted),
         title="Measures reported but not counted",
         explanation=(
-            f"Only {slots} measure slots count; {listed} did not make the count, so they add "
+            f"Only {slots} measure slots count; {names} did not make the count, so they add "
             "0 achievement points (they can still earn bonus points in years that have them)."
         ),
         inputs={"measures": [m.measure_id for m in selection.not_counted]},
@@ -1102,7 +1089,7 @@ def _readmission_node(
         points = min(max(placed.points, floor), maximum)
         paths = paths + _unverified(policy, "benchmarked_floor_points", "benchmark_basis")
         how = (
-            f"its rate {_num(result.performance_rate, 4)} (lower is better) is in decile "
+            f"its rate {number(result.performance_rate, 4)} (lower is better) is in decile "
             f"{placed.decile} of the {ADMINISTRATIVE_CLAIMS} benchmark, giving "
             f"{_pts(placed.points)} points"
             + (f", raised to the floor of {_pts(floor)}" if floor > placed.points else "")
@@ -1340,8 +1327,8 @@ def _improvement_node(
     }
     paths = _unverified(policy, "improvement_max_percent", "improvement_prior_floor_percent")
     floor_text = (
-        f" (a prior score at or below {_num(q.improvement_prior_floor_percent)}% is compared as "
-        f"{_num(q.improvement_prior_floor_percent)}%)"
+        f" (a prior score at or below {number(q.improvement_prior_floor_percent)}% is compared as "
+        f"{number(q.improvement_prior_floor_percent)}%)"
         if compared > prior
         else ""
     )
@@ -1354,17 +1341,17 @@ def _improvement_node(
     elif current <= compared:
         percent = _ZERO
         text = (
-            f"This year's achievement of {_num(current)}% (measure points over the denominator, "
-            f"without bonuses) does not improve on {_num(compared)}%{floor_text}: 0 points."
+            f"This year's achievement of {number(current)}% (measure points over the denominator, "
+            f"without bonuses) does not improve on {number(compared)}%{floor_text}: 0 points."
         )
     else:
         relative = (current - compared) / compared if compared else Decimal(1)
         percent = min(most, relative * most)
         text = (
-            f"This year's achievement of {_num(current)}% improves on last year's "
-            f"{_num(compared)}%{floor_text} by {_share(relative)} of it; improvement adds "
-            f"{_num(most)} percentage points per 100% improvement, at most {_num(most)}: "
-            f"{_num(percent, 4)} percentage points, "
+            f"This year's achievement of {number(current)}% improves on last year's "
+            f"{number(compared)}%{floor_text} by {_share(relative)} of it; improvement adds "
+            f"{number(most)} percentage points per 100% improvement, at most {number(most)}: "
+            f"{number(percent, 4)} percentage points, "
             f"{_pts(rounded(percent / _HUNDRED * denominator))} of the {_pts(denominator)}-point "
             "denominator."
         )
@@ -1471,9 +1458,9 @@ def score_quality(
     total = sum((c.points for c in children), _ZERO)
     points = min(total, denominator)
     share = points / denominator if denominator else _ZERO
-    parts = _listed([f"{c.title or c.name} {_pts(c.points)}" for c in children if c.points])
+    parts = listed([f"{c.title or c.name} {_pts(c.points)}" for c in children if c.points])
     explanation = (
-        f"Quality: {_pts(points)} of {_pts(denominator)} points ({_num(share * _HUNDRED, 4)}%)"
+        f"Quality: {_pts(points)} of {_pts(denominator)} points ({number(share * _HUNDRED, 4)}%)"
         + (f" = {parts}" if parts else "")
         + (f", capped at the denominator from {_pts(total)}" if total > denominator else "")
         + "."
