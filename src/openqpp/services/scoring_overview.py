@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import AccessError, Action, DataScope, OrganisationType
@@ -336,13 +335,7 @@ def entity_row(
     """The entity's stored submission (group when ``npi`` is None), if any."""
     entity_type = EntityType.INDIVIDUAL if npi else EntityType.GROUP
     key = f"{tin}/{npi}" if npi else tin
-    return session.scalars(
-        select(SubmissionRow).where(
-            SubmissionRow.performance_year == year,
-            SubmissionRow.entity_type == entity_type.value,
-            SubmissionRow.entity_key == key,
-        )
-    ).first()
+    return store.find_submission(session, year=year, entity_type=entity_type, key=key)
 
 
 def sets_for(row: SubmissionRow, access: ScoreAccess) -> list[MeasurementSetRow]:

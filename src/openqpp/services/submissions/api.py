@@ -627,13 +627,8 @@ def create_submission(
             acting = store.acting_for(session, principal=principal, submission=submission, now=now)
         if acting.submitter.kind == "organization":
             raise _unauthorized()
-        existing = session.scalar(
-            select(SubmissionRow.id).where(
-                SubmissionRow.performance_year == submission.performance_year,
-                SubmissionRow.entity_type == submission.entity_type.value,
-                SubmissionRow.entity_key == store.entity_key(submission),
-            )
-        )
+        found = store.submission_for(session, submission)
+        existing = found.id if found is not None else None
         if existing is not None:
             raise ApiRefusal(
                 f"A submission for this {submission.entity_type.value} entity and performance "

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import AccessError, Action, OrganisationType
@@ -134,13 +133,9 @@ def page_entity(year: int, tin: str, npi: str | None) -> PageEntity:
 
 
 def submission_row(session: Session, entity: PageEntity) -> SubmissionRow | None:
-    return session.scalars(
-        select(SubmissionRow).where(
-            SubmissionRow.performance_year == entity.year,
-            SubmissionRow.entity_type == entity.entity_type.value,
-            SubmissionRow.entity_key == entity.key,
-        )
-    ).first()
+    return store.find_submission(
+        session, year=entity.year, entity_type=entity.entity_type, key=entity.key
+    )
 
 
 def year_measures(year: int) -> MeasuresYear | None:

@@ -281,17 +281,35 @@ def _write_measurements(
             old.position = position
 
 
+def find_submission(
+    session: Session, *, year: int, entity_type: EntityType, key: str
+) -> SubmissionRow | None:
+    """The entity's submission for the year (one per year, entity type and entity key)."""
+    return session.scalars(
+        select(SubmissionRow).where(
+            SubmissionRow.performance_year == year,
+            SubmissionRow.entity_type == entity_type.value,
+            SubmissionRow.entity_key == key,
+        )
+    ).first()
+
+
+def submission_for(session: Session, submission: Submission) -> SubmissionRow | None:
+    """The stored submission of ``submission``'s entity and year, if there is one."""
+    return find_submission(
+        session,
+        year=submission.performance_year,
+        entity_type=submission.entity_type,
+        key=entity_key(submission),
+    )
+
+
 def _submission_row(
     session: Session, submission: Submission, now: dt.datetime, practice_id: int | None
 ) -> tuple[SubmissionRow, bool]:
     """Find or create the entity's submission; concurrent creators end with the same row."""
     key = entity_key(submission)
-    query = select(SubmissionRow).where(
-        SubmissionRow.performance_year == submission.performance_year,
-        SubmissionRow.entity_type == submission.entity_type.value,
-        SubmissionRow.entity_key == key,
-    )
-    row = session.scalars(query).first()
+    row = submission_for(session, submission)
     if row is not None:
         return row, False
     row = SubmissionRow(
@@ -310,7 +328,7 @@ def _submission_row(
             session.add(row)
             session.flush()
     except IntegrityError:
-        winner = session.scalars(query).first()
+        winner = submission_for(session, submission)
         if winner is None:  # pragma: no cover - only this constraint can fail here
             raise
         return winner, False
@@ -671,14 +689,3 @@ def receipt_document(receipt: SubmissionReceipt) -> dict[str, Any]:
         "received": json.loads(receipt.received_json),
         "submission": json.loads(receipt.submission_json),
     }
-
-
-def submission_rows_for_entity(
-    session: Session, *, year: int, tin: str, npi: str | None = None
-) -> list[SubmissionRow]:
-    query = select(SubmissionRow).where(
-        SubmissionRow.performance_year == year, SubmissionRow.tin == tin
-    )
-    if npi is not None:
-        query = query.where(SubmissionRow.npi == npi)
-    return list(session.scalars(query.order_by(SubmissionRow.entity_type, SubmissionRow.npi)))
