@@ -69,6 +69,8 @@ class FileValidation:
     kind: FileKind
     findings: tuple[Finding, ...] = field(default=())
     submission: Submission | None = None
+    #: A QRDA III file's conversion (its CMS-shaped error report), so nobody converts twice.
+    conversion: Qrda3Conversion | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -130,7 +132,7 @@ def validate_bytes(name: str, data: bytes, *, settings: Settings | None = None) 
             locate=conversion.locate,
         )
         findings.extend(report.findings)
-    return FileValidation(path, kind, tuple(findings), submission)
+    return FileValidation(path, kind, tuple(findings), submission, conversion)
 
 
 def validate_files(

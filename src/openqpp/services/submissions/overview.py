@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -52,7 +52,6 @@ from openqpp.services.submissions import store
 from openqpp.services.submissions_convert import (
     FileValidation,
     catalogue,
-    convert_qrda3,
     measures_or_none,
     validate_bytes,
 )
@@ -807,15 +806,12 @@ def _refused(
     )
 
 
-def _converter_report(name: str, data: bytes, checked: FileValidation) -> dict[str, object] | None:
+def _converter_report(checked: FileValidation) -> dict[str, object] | None:
     """For a QRDA III file CMS's converter refused: its own error JSON (``errors[].details``)."""
     if checked.kind != "qrda3" or not any(f.code.startswith("CT") for f in checked.errors):
         return None
-    try:
-        conversion = convert_qrda3(Path(name), data=data, exhaustive=True)
-    except OpenQppError:
-        return None
-    return None if conversion.ok else conversion.error_report()
+    conversion = checked.conversion
+    return None if conversion is None or conversion.ok else conversion.error_report()
 
 
 def safe_file_name(name: str | None) -> str:
@@ -915,7 +911,7 @@ def check_file(*, entity: PageEntity, name: str, data: bytes, max_bytes: int) ->
             errors=errors,
             warnings=warnings,
             submission=submission,
-            converter=_converter_report(name, data, checked),
+            converter=_converter_report(checked),
         )
         return CheckedFile(submission, checked.kind, warnings, refused)
     return CheckedFile(submission, checked.kind, warnings)

@@ -29,7 +29,7 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -67,7 +67,6 @@ from openqpp.db.models import (
 )
 from openqpp.intake.qrda3.convert import MAX_REPORTED_ERRORS
 from openqpp.intake.qrda3.problems import message as converter_message
-from openqpp.measures import MeasuresError
 from openqpp.services import audit, mail
 from openqpp.services.access import organisations
 from openqpp.services.access.authorize import authorize
@@ -84,7 +83,6 @@ from openqpp.services.eligibility_lookup import years_with_runs
 from openqpp.services.submissions import store
 from openqpp.services.submissions_convert import (
     FileValidation,
-    convert_qrda3,
     validate_bytes,
 )
 
@@ -530,22 +528,20 @@ def _finding_dict(finding: Finding, detail: dict[str, object] | None = None) -> 
     return out
 
 
-def _converter_details(name: str, data: bytes, count: int) -> list[dict[str, object] | None]:
+def _converter_details(result: FileValidation, count: int) -> list[dict[str, object] | None]:
     """The converter's own detail for each of the first ``count`` findings of a QRDA III file
     (its error number, its location words), as ``openqpp submissions convert`` writes them."""
-    try:
-        conversion = convert_qrda3(Path(name), data=data, exhaustive=True)
-    except MeasuresError:
+    if result.conversion is None:
         return [None] * count
-    details: list[dict[str, object] | None] = [p.as_detail() for p in conversion.problems]
+    details: list[dict[str, object] | None] = [p.as_detail() for p in result.conversion.problems]
     return (details + [None] * count)[:count]
 
 
-def _report(name: str, data: bytes, result: FileValidation) -> list[dict[str, Any]]:
+def _report(result: FileValidation) -> list[dict[str, Any]]:
     findings = list(result.findings)
     details: list[dict[str, object] | None] = [None] * len(findings)
     if result.kind == "qrda3" and result.errors:
-        details = _converter_details(name, data, len(findings))
+        details = _converter_details(result, len(findings))
     return [_finding_dict(f, d) for f, d in zip(findings, details, strict=True)]
 
 
@@ -646,7 +642,7 @@ def _staged_file(
 ) -> UploadFile:
     name = _file_name(raw_name, position)
     result = validate_bytes(name, data)
-    report = _report(name, data, result)
+    report = _report(result)
     submission = result.submission if result.ok else None
     if submission is not None and submission.performance_year != year:
         report.append(
