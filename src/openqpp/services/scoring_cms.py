@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from openqpp import __version__
 from openqpp.core.access import AccessError, Action
-from openqpp.core.errors import Finding, OpenQppError
+from openqpp.core.errors import OpenQppError
 from openqpp.core.scoring.context import ScoringContext
 from openqpp.core.scoring.engine import score_submission
 from openqpp.core.scoring.explain import number
@@ -66,6 +66,7 @@ from openqpp.services.scoring_overview import (
     score_of,
     year_rules,
 )
+from openqpp.services.submissions import api as submissions_api
 from openqpp.services.submissions import store
 from openqpp.services.submissions_convert import validate_bytes
 from openqpp.settings import Settings
@@ -325,26 +326,6 @@ def score_document(score: PreliminaryScore) -> dict[str, Any]:
 # ---------------------------------------------------------------- requests
 
 
-def finding_detail(finding: Finding) -> dict[str, Any]:
-    """A validation finding as an API error detail (CMS's ``message``, ``path`` and
-    ``location.path``, with openqpp's ``code``, ``fix`` and ``severity``)."""
-    where = finding.location
-    path = where.path or where.xpath or "$"
-    location: dict[str, Any] = {"path": path}
-    for key, value in (("line", where.line), ("column", where.column), ("xpath", where.xpath)):
-        if value is not None:
-            location[key] = value
-    return {
-        "message": finding.message,
-        "path": path,
-        "location": location,
-        "type": "InvalidValue",
-        "code": finding.code,
-        "fix": finding.message,
-        "severity": finding.severity,
-    }
-
-
 def scaling_factor_of(raw: str | None) -> Decimal | None:
     """The ``scalingFactor`` query value (a positive number), or None."""
     if raw is None or not raw.strip():
@@ -397,7 +378,7 @@ def read_submission(
             fix="Correct every error listed in details (each names its path) and send it again.",
             status=422,
             code="OQ-SCORE-001",
-            details=[finding_detail(f) for f in errors],
+            details=[submissions_api.detail(f, submissions_api.WHOLE) for f in errors],
         )
     warnings = [f"{f.location.path or '$'}: {f.message}" for f in result.findings if not f.is_error]
     return result.submission, warnings
