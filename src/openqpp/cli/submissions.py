@@ -58,25 +58,7 @@ def _where(finding: Finding) -> str:
 
 
 def _finding_json(path: Path, kind: str, finding: Finding) -> dict[str, object]:
-    location = {
-        key: value
-        for key, value in (
-            ("path", finding.location.path),
-            ("line", finding.location.line),
-            ("column", finding.location.column),
-            ("xpath", finding.location.xpath),
-        )
-        if value is not None
-    }
-    return {
-        "file": str(path),
-        "kind": kind,
-        "code": finding.code,
-        "severity": finding.severity,
-        "measureId": finding.measure_id,
-        "message": finding.message,
-        "location": location,
-    }
+    return {"file": str(path), "kind": kind, **finding.as_dict()}
 
 
 @app.command("validate")

@@ -83,3 +83,25 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+    def as_dict(self) -> dict[str, object]:
+        """The finding as JSON: code, severity, measureId, message and the location's path,
+        line, column and XPath (those it has)."""
+        where = self.location
+        location = {
+            key: value
+            for key, value in (
+                ("path", where.path),
+                ("line", where.line),
+                ("column", where.column),
+                ("xpath", where.xpath),
+            )
+            if value is not None
+        }
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "measureId": self.measure_id,
+            "message": self.message,
+            "location": location,
+        }

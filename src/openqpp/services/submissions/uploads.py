@@ -506,23 +506,7 @@ def _file_name(raw: str, position: int) -> str:
 
 
 def _finding_dict(finding: Finding, detail: dict[str, object] | None = None) -> dict[str, Any]:
-    location = {
-        key: value
-        for key, value in (
-            ("path", finding.location.path),
-            ("line", finding.location.line),
-            ("column", finding.location.column),
-            ("xpath", finding.location.xpath),
-        )
-        if value is not None
-    }
-    out: dict[str, Any] = {
-        "code": finding.code,
-        "severity": finding.severity,
-        "message": finding.message,
-        "measureId": finding.measure_id,
-        "location": location,
-    }
+    out: dict[str, Any] = finding.as_dict()
     if detail is not None:
         out["converter"] = detail
     return out
