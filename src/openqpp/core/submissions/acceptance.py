@@ -31,8 +31,6 @@ class DataRefused(OpenQppError):
 class SubmissionInvalid(DataRefused):
     """The data has validation errors; ``findings`` lists every one with its location."""
 
-    code = "OQ-SUB-100"
-
     def __init__(self, findings: Sequence[Finding], *, source: str | None = None) -> None:
         self.findings = tuple(findings)
         errors = [f for f in self.findings if f.is_error]
