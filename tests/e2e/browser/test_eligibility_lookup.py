@@ -36,7 +36,7 @@ def test_lookup_of_a_mistyped_npi_shows_the_error_summary(
 ) -> None:
     page.goto(live_server.url + "/participation-lookup?npi=1234567890")
     summary = page.get_by_role("alert")
-    assert summary.get_by_text("There is a problem").is_visible()
+    assert summary.get_by_text("Complete these items to look up a clinician:").is_visible()
     assert summary.get_by_text("fails its check digit").is_visible()
     assert page.get_by_label("NPI").get_attribute("aria-invalid") == "true"
     assert_accessible(page)

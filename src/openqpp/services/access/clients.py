@@ -20,6 +20,7 @@ from openqpp.core.access import (
     Target,
 )
 from openqpp.core.common import Npi, PerformanceYear
+from openqpp.core.errors import Location
 from openqpp.db.base import utcnow
 from openqpp.db.models import ClientAuthorisation, Organisation
 from openqpp.policy import SUPPORTED_YEARS
@@ -77,6 +78,7 @@ def _year(raw: int | str) -> int:
         raise Invalid(
             f"Performance year {year} is not supported.",
             fix=f"Use a year from {SUPPORTED_YEARS[0]} to {SUPPORTED_YEARS[-1]}.",
+            location=Location(path="performance_year"),
         )
     return year
 
@@ -118,6 +120,7 @@ def _registry(session: Session, vendor_id: str) -> Organisation:
         raise Invalid(
             f"No registry with vendor ID {ident} is registered on this server.",
             fix="Check the registry's vendor ID (it is on its QPP registry page).",
+            location=Location(path="registry"),
         )
     return org
 

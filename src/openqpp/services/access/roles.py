@@ -19,6 +19,7 @@ from openqpp.core.access import (
     RoleNotOffered,
     Target,
 )
+from openqpp.core.errors import Location
 from openqpp.db.base import utcnow
 from openqpp.db.models import Organisation, RoleGrant, User
 from openqpp.services import audit
@@ -223,6 +224,7 @@ def decide(
         raise Invalid(
             "The expiry date is in the past.",
             fix="Give a future date, or leave it empty for a role that does not expire.",
+            location=Location(path="expires_on"),
         )
     grant.status = "approved" if approve else "rejected"
     grant.decided_at = now

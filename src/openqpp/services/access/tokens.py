@@ -24,6 +24,7 @@ from openqpp.core.access import (
     Role,
     Unauthenticated,
 )
+from openqpp.core.errors import Location
 from openqpp.db.base import utcnow
 from openqpp.db.models import ApiToken, Organisation
 from openqpp.services import audit
@@ -146,10 +147,15 @@ def create_token(
         raise Invalid(
             "The token needs a name.",
             fix="Name it after what will use it, for example 'EHR nightly upload'.",
+            location=Location(path="label"),
         )
     now = utcnow()
     if expires_at is not None and expires_at <= now:
-        raise Invalid("The expiry date is in the past.", fix="Give a future date or none.")
+        raise Invalid(
+            "The expiry date is in the past.",
+            fix="Give a future date or none.",
+            location=Location(path="expires_on"),
+        )
     org = _organisation(session, decision.grant.organisation.id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openqpp.core.access import STATEMENT_OF_TRUTH, AccessError, Invalid
-from openqpp.core.errors import OpenQppError
+from openqpp.core.access import STATEMENT_OF_TRUTH, AccessError, Conflict, Invalid
+from openqpp.core.errors import InvalidValue, OpenQppError
 from openqpp.services import access
 from openqpp.web.access import forms
 from openqpp.web.access.deps import context, page_user, transaction
@@ -192,14 +192,16 @@ def request_role(
                 context=context(request),
             )
     except OpenQppError as exc:
+        problem = forms.refusal(
+            exc,
+            {"identifier": "identifier", "role": "role-staff_user"},
+            codes={"OQ-ACCESS-004": "role"},
+            default="identifier",
+        )
         return render(
             request,
             "access/request_role.html",
-            {
-                "errors": [{"field": "identifier", "message": f"{exc.message} {exc.fix}"}],
-                "values": values,
-                "code": exc.code,
-            },
+            {"errors": [problem], "values": values, "code": exc.code},
             status_code=getattr(exc, "http_status", 400),
         )
     return see_other(f"/account?requested={grant.id}")
@@ -214,20 +216,55 @@ def decide_role(
     note: str = Form(""),
     next: str = Form(""),
     principal: access.Principal = Depends(page_user),
-) -> RedirectResponse:
+) -> Response:
     if decision not in ("approve", "reject"):
         raise Invalid(f"{decision!r} is not a decision.", fix="Choose Approve or Reject.")
-    with transaction(request) as session:
-        access.decide(
-            session,
-            principal=principal,
-            grant_id=grant_id,
-            approve=decision == "approve",
-            expires_at=forms.expiry(expires_on),
-            note=note,
-            context=context(request),
-        )
+    try:
+        with transaction(request) as session:
+            access.decide(
+                session,
+                principal=principal,
+                grant_id=grant_id,
+                approve=decision == "approve",
+                expires_at=forms.expiry(expires_on),
+                note=note,
+                context=context(request),
+            )
+    except (Invalid, Conflict) as exc:
+        problem = forms.refusal(exc, {"expires_on": f"expires-{grant_id}"})
+        return _decision_refused(request, principal, forms.safe_next(next), problem, exc)
     return see_other(forms.safe_next(next))
+
+
+def _decision_refused(
+    request: Request,
+    principal: access.Principal,
+    next_path: str,
+    problem: dict[str, str],
+    exc: AccessError,
+) -> HTMLResponse:
+    """The page the decision was made on (an organisation's, else the account page) again,
+    with the refusal in its error summary."""
+    values = {"errors": [problem], "error_code": exc.code}
+    parts = next_path.strip("/").split("/")
+    with transaction(request) as session:
+        if len(parts) == 3 and parts[0] == "organisations":
+            organisation = access.organisation_page(
+                session,
+                principal=principal,
+                organisation_type=forms.kind(parts[1]),
+                identifier=parts[2],
+            )
+            return render(
+                request,
+                "access/organisation.html",
+                {"page": organisation, **values},
+                status_code=exc.http_status,
+            )
+        account = access.account_page(session, principal=principal)
+    return render(
+        request, "access/account.html", {"page": account, **values}, status_code=exc.http_status
+    )
 
 
 # ---------------------------------------------------------------- organisations
@@ -264,15 +301,38 @@ def create_token(
     expires_on: str = Form(""),
     principal: access.Principal = Depends(page_user),
 ) -> HTMLResponse:
-    with transaction(request) as session:
-        created = access.create_token(
-            session,
-            principal=principal,
-            organisation_type=forms.kind(kind),
-            identifier=identifier,
-            label=label,
-            expires_at=forms.expiry(expires_on),
-            context=context(request),
+    try:
+        with transaction(request) as session:
+            created = access.create_token(
+                session,
+                principal=principal,
+                organisation_type=forms.kind(kind),
+                identifier=identifier,
+                label=label,
+                expires_at=forms.expiry(expires_on),
+                context=context(request),
+            )
+    except Invalid as exc:
+        problem = forms.refusal(
+            exc, {"label": "token-label", "expires_on": "token-expires"}, default="token-label"
+        )
+        with transaction(request) as session:
+            page = access.list_tokens(
+                session,
+                principal=principal,
+                organisation_type=forms.kind(kind),
+                identifier=identifier,
+            )
+        return render(
+            request,
+            "access/tokens.html",
+            {
+                "page": page,
+                "errors": [problem],
+                "error_code": exc.code,
+                "values": {"label": label, "expires_on": expires_on},
+            },
+            status_code=exc.http_status,
         )
     return render(
         request,
@@ -322,16 +382,42 @@ def authorise_client(
     performance_year: str = Form(""),
     npi: str = Form(""),
     principal: access.Principal = Depends(page_user),
-) -> RedirectResponse:
-    with transaction(request) as session:
-        access.authorise(
-            session,
-            principal=principal,
-            practice_tin=tin,
-            registry_vendor_id=registry,
-            performance_year=performance_year,
-            npi=npi.strip() or None,
-            context=context(request),
+) -> Response:
+    try:
+        with transaction(request) as session:
+            access.authorise(
+                session,
+                principal=principal,
+                practice_tin=tin,
+                registry_vendor_id=registry,
+                performance_year=performance_year,
+                npi=npi.strip() or None,
+                context=context(request),
+            )
+    except (Invalid, Conflict, InvalidValue) as exc:
+        problem = forms.refusal(
+            exc,
+            {"registry": "registry", "performance_year": "performance-year", "npi": "client-npi"},
+            codes={"OQ-NPI-": "npi", "OQ-YEAR-": "performance_year"},
+            default="registry",
+        )
+        with transaction(request) as session:
+            page = access.clients_page(
+                session,
+                principal=principal,
+                organisation_type=forms.kind("practice"),
+                identifier=tin,
+            )
+        return render(
+            request,
+            "access/clients.html",
+            {
+                "page": page,
+                "errors": [problem],
+                "error_code": exc.code,
+                "values": {"registry": registry, "performance_year": performance_year, "npi": npi},
+            },
+            status_code=getattr(exc, "http_status", 400),
         )
     return see_other(f"/organisations/practice/{tin}/clients")
 

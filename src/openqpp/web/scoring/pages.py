@@ -4,7 +4,8 @@ each category's points were arrived at) and ``.../reporting/what-if``.
 
 The category pages sit under ``/score/`` because ``.../reporting/pi`` and ``.../reporting/ia``
 are the manual entry (attestation) pages. The what-if page is a GET form: it changes nothing,
-works without JavaScript, and with htmx swaps only its result (``HX-Request``)."""
+works without JavaScript, and with htmx swaps only its working part (``HX-Request``: the error
+summary, the form's fields with their errors, and the result)."""
 
 from __future__ import annotations
 
@@ -114,8 +115,8 @@ def _what_if(
             now=now(request),
         )
     partial = request.headers.get("hx-request") == "true"
-    template = "scoring/_what_if_result.html" if partial else "scoring/what_if.html"
-    return render(request, template, {"page": page})
+    template = "scoring/_what_if_body.html" if partial else "scoring/what_if.html"
+    return render(request, template, {"page": page, "partial": partial})
 
 
 @router.get(PRACTICE + "/reporting/what-if", response_class=HTMLResponse)
