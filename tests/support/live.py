@@ -146,17 +146,22 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
+WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+"""axe-core rules checked: WCAG 2.0 and 2.1, levels A and AA."""
+
+
 def assert_accessible(page: Any) -> None:
-    """Run axe-core on the page; fail on any WCAG 2.0 A or AA violation."""
+    """Run axe-core on the page; fail on any WCAG 2.0 or 2.1 A or AA violation."""
     if not AXE.exists():
         pytest.fail(f"axe-core is missing at {AXE}: run `openqpp data install`.")
     # Evaluated through the DevTools protocol, which the page's CSP does not govern (a
     # <script> tag with the code inline would be refused, as it should be).
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
-        """async () => await axe.run(document, {
-               runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
-               resultTypes: ['violations']})"""
+        """async (tags) => await axe.run(document, {
+               runOnly: {type: 'tag', values: tags},
+               resultTypes: ['violations']})""",
+        list(WCAG_TAGS),
     )
     violations = result["violations"]
     summary = "\n".join(
