@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SHARED_MEASURES := $(abspath ../shared/data/qpp-measures-data)
 export OPENQPP_MEASURES_DATA ?= $(if $(wildcard $(SHARED_MEASURES)),$(SHARED_MEASURES),)
 
-.PHONY: serve test setup setup-dev assets chromium java pgclient lint typecheck contracts audit pytest clean
+.PHONY: serve test setup setup-dev assets chromium java pgclient nginx lint typecheck contracts audit pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 setup: $(VENV)/.runtime assets
-setup-dev: $(VENV)/.dev assets chromium java pgclient
+setup-dev: $(VENV)/.dev assets chromium java pgclient nginx
 
 # Pinned npm packs (measures data, CMS Design System, htmx, axe-core), verified by integrity hash.
 assets: $(VENV)/.runtime
@@ -44,6 +44,13 @@ java:
 pgclient:
 	@command -v pg_dump >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null; }
+
+# nginx in front of several `openqpp serve` instances for the deployment test (deploy/nginx), and
+# openssl for its test certificate; the test runs its own nginx, not the packaged service.
+nginx:
+	@{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx openssl >/dev/null; }
 
 serve: setup
 	$(BIN)/openqpp serve --demo

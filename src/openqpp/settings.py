@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "X-Forwarded-Proto/-For headers are believed: uvicorn's --forwarded-allow-ips, and HSTS.",
     )
     demo: bool = Field(default=False, description="Demo mode: demo users and their passwords.")
+    instance_name: str = Field(
+        default="",
+        max_length=64,
+        description="A name for this instance (e.g. host:port), shown by /healthz so an operator "
+        "or a test can tell which instance behind a proxy answered; empty: not shown.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

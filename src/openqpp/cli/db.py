@@ -23,7 +23,11 @@ def upgrade(
 ) -> None:
     """Migrate the database to the newest schema revision."""
     target = url or get_settings().database_url
-    before, after = database.upgrade(target)
+
+    def waiting() -> None:
+        console.print("Another `openqpp db upgrade` is migrating this database; waiting for it.")
+
+    before, after = database.upgrade(target, on_wait=waiting)
     if before == after:
         console.print(f"Database already at revision [bold]{after}[/].")
     else:

@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from openqpp.core.errors import OpenQppError
 from openqpp.db import migrate
 from openqpp.db.session import make_engine, make_session_factory
 from openqpp.settings import Settings, get_settings
 
+MIGRATION_LOCK: Final = 0x6F70656E717070
+"""The PostgreSQL advisory lock key `openqpp db upgrade` holds while it migrates ("openqpp")."""
 
-def upgrade(url: str) -> tuple[str | None, str | None]:
-    """Migrate the database at ``url`` to the newest revision; returns (before, after)."""
-    before = migrate.current_revision(url)
-    migrate.upgrade(url)
-    return before, migrate.current_revision(url)
+
+@contextmanager
+def migration_lock(url: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the database's migration lock: on PostgreSQL a session advisory lock, so a second
+    `openqpp db upgrade` (another release job, another host) waits for the first and then finds
+    the schema at head. Calls ``on_wait`` once if another holder makes it wait. Released when
+    the block ends or the process dies. SQLite needs none (its writers are serialised)."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = {"key": MIGRATION_LOCK}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+                if on_wait is not None:
+                    on_wait()
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+    finally:
+        engine.dispose()
+
+
+def upgrade(
+    url: str, *, on_wait: Callable[[], None] | None = None
+) -> tuple[str | None, str | None]:
+    """Migrate the database at ``url`` to the newest revision; returns (before, after).
+
+    Safe to run from several places at once: on PostgreSQL the runs take turns under
+    :func:`migration_lock`, and the later ones find the schema at head (before == after)."""
+    with migration_lock(url, on_wait):
+        before = migrate.current_revision(url)
+        migrate.upgrade(url)
+        return before, migrate.current_revision(url)
 
 
 def check(url: str | None = None) -> list[str]:
@@ -63,6 +100,7 @@ def read_session(url: str) -> Iterator[Session]:
 
 class DatabaseNotMigrated(OpenQppError):
     code = "OQ-DB-001"
+    http_status = 503
 
 
 def require_current(url: str) -> None:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -17,6 +17,7 @@ from openqpp import __version__
 from openqpp.settings import Settings, get_settings
 from openqpp.web import security_headers
 from openqpp.web.errors import install_error_handlers
+from openqpp.web.health.readiness import require_ready
 from openqpp.web.logs import configure_logging, request_id_var
 
 HERE = Path(__file__).parent
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # 503 on every route but /healthz until the database is at this version's schema.
+        dependencies=[Depends(require_ready)],
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=HERE / "templates")

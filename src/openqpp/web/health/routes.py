@@ -21,4 +21,7 @@ def healthz(request: Request) -> JSONResponse:
     }
     if result.detail:
         body["detail"] = result.detail
+    instance = request.app.state.settings.instance_name
+    if instance:
+        body["instance"] = instance
     return JSONResponse(body, status_code=200 if result.ok else 503)
