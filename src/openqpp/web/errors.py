@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openqpp.core.errors import OpenQppError
+from openqpp.services import database_unavailable
 from openqpp.web.logs import request_id_var
 
 log = logging.getLogger("openqpp.web")
@@ -95,7 +96,13 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"There is nothing at {request.url.path}. Check the address."
         if exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}."
-        return _respond(request, exc.status_code, message, headers=exc.headers)
+        return _respond(
+            request,
+            exc.status_code,
+            message,
+            code=f"OQ-REQ-{exc.status_code}",  # 404, 405, an unreadable form (400), ...
+            headers=exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -132,3 +139,16 @@ def install_error_handlers(app: FastAPI) -> None:
             "happening, give the request id to your administrator.",
             code="OQ-SERVER-001",
         )
+
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """The database unreachable (restarting, stopped, pool exhausted): 503 OQ-DB-002 with
+        Retry-After, not a server error; any other database error stays one."""
+        refusal = database_unavailable.from_exception(exc)
+        if refusal is None:
+            return await unexpected(request, exc)
+        cause = type(exc.__cause__ or exc).__name__
+        log.warning("database unavailable: %s", cause, extra={"path": request.url.path})
+        return await domain_error(request, refusal)
+
+    for kind in database_unavailable.ERRORS:
+        app.add_exception_handler(kind, database_error)
