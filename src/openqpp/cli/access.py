@@ -98,7 +98,7 @@ def user_add(
 @user_app.command("reset-password")
 @with_user_errors
 def user_reset_password(user_id: str = typer.Argument(...), url: str = URL_OPTION) -> None:
-    """Give a user a new random password, printed once here."""
+    """Give a user a new random password, printed once here; the user's sessions end."""
     password = access.generate_password()
     with _factory(url).begin() as session:
         access.set_password(session, user_id=user_id, password=password)

@@ -91,7 +91,7 @@ def test_read_refuses_entities_the_caller_may_not_see_and_needs_the_header(
     assert error["code"] == "OQ-ACCESS-001"
     (detail,) = error["details"]
     assert detail["path"] == "Qpp-Opt-In-Entities[1]"
-    assert detail["tin"] == GREENVILLE_PODIATRY
+    assert detail["tin"] == "*****" + GREENVILLE_PODIATRY[-4:]  # masked, as in the message
     missing = client.get("/api/eligibility/opt-in", headers=registry)
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "OQ-ELECT-011"

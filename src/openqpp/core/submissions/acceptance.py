@@ -54,6 +54,9 @@ class DuplicateMeasurementSet(DataRefused):
 
 
 class NotFound(DataRefused):
+    """Not there, or not the caller's to see (the same words either way)."""
+
+    http_status = 404
     code = "OQ-SUB-104"
 
 

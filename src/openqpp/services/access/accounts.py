@@ -98,10 +98,18 @@ def create_user(
 
 
 def set_password(session: Session, *, user_id: str, password: str, actor: str = "operator") -> None:
+    """Set a new password and end every session of the user: a browser signed in with the old
+    password (perhaps someone else's) must sign in again."""
     user = session.scalar(select(User).where(User.user_id == normalise_user_id(user_id)))
     if user is None:
         raise Invalid(f"No user {user_id!r}.", fix="Check the user ID.")
     user.password_hash = passwords.hash_password(password)
+    now = utcnow()
+    open_sessions = session.scalars(
+        select(WebSession).where(WebSession.user_fk == user.id, WebSession.ended_at.is_(None))
+    ).all()
+    for web_session in open_sessions:
+        web_session.ended_at = now
     audit.record_in_context(
         session,
         audit.OPERATOR,
@@ -111,6 +119,7 @@ def set_password(session: Session, *, user_id: str, password: str, actor: str = 
         action="user.password_set",
         object_type="user",
         object_id=user.user_id,
+        after={"sessions_ended": len(open_sessions)},
     )
 
 

@@ -22,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import Action
-from openqpp.core.common import PerformanceYear
+from openqpp.core.common import PerformanceYear, Tin
 from openqpp.core.elections import (
     AlreadyElected,
     Approval,
     Channel,
     ElectionKind,
+    ElectionNotAuthorised,
     ElectionRefused,
     ElectionRequest,
     Entity,
@@ -466,9 +467,12 @@ class EntityOutcome:
     error: OpenQppError | None = None
 
     def as_error_detail(self) -> dict[str, Any]:
+        tin = self.tin
+        if tin and isinstance(self.error, ElectionNotAuthorised):
+            tin = Tin(tin).masked  # a practice the caller may not act for, as in the message
         detail: dict[str, Any] = {
             "path": f"$.data[{self.index}]",
-            "tin": self.tin,
+            "tin": tin,
             "npi": self.npi,
             "decision": self.decision,
         }
@@ -863,7 +867,7 @@ def opt_in_statuses(
             refused.append(
                 {
                     "path": f"Qpp-Opt-In-Entities[{index}]",
-                    "tin": tin,
+                    "tin": Tin(tin).masked,  # a practice the caller may not see
                     "npi": npi,
                     "code": getattr(exc, "access_code", None) or exc.code,
                     "message": f"{exc.message} {exc.fix}",

@@ -38,7 +38,7 @@ from openqpp.core.eligibility import Level, SpecialStatus
 from openqpp.core.errors import Finding, OpenQppError
 from openqpp.core.scoring.ia import DOUBLING_STATUSES
 from openqpp.core.submissions import Category, EntityType, Submission, SubmissionMethod
-from openqpp.core.submissions.acceptance import DataRefused, Mode, check_entity_matches
+from openqpp.core.submissions.acceptance import DataRefused, Mode, NotFound, check_entity_matches
 from openqpp.core.submissions.combine import describe_value, pi_conflicts, submission_type
 from openqpp.db.models import MeasurementSetRow, Organisation, SubmissionReceipt, SubmissionRow
 from openqpp.measures import MeasuresYear
@@ -661,7 +661,10 @@ def receipt_download(
     receipt = session.get(SubmissionReceipt, receipt_id)
     if row is None or receipt is None or receipt.submission_id != row.id:
         raise store.not_found("receipt", receipt_id)
-    store.visible_sets(session, principal=principal, row=row, now=now)  # NotFound if nothing
+    try:
+        store.visible_sets(session, principal=principal, row=row, now=now)
+    except NotFound:  # the same words as for a receipt that does not exist
+        raise store.not_found("receipt", receipt_id) from None
     own_only = intermediary_key(session, principal, entity, now)
     if own_only is not None and receipt.submitter_key != own_only:
         raise store.not_found("receipt", receipt_id)
@@ -940,9 +943,11 @@ def upload(
 
     The page comes back with the success or error indicator; on any error nothing is stored
     and the page carries the error report. Refusals of the page itself (no access, a malformed
-    TIN) raise as the overview does."""
+    TIN) raise as the overview does, and so does a caller who may not submit data for it."""
     election_page(session, principal=principal, year=year, tin=tin, npi=npi, now=now)
     entity = page_entity(year, tin, npi)
+    # Someone who may not submit for the entity is refused (403) before the file is read.
+    store.acting_for(session, principal=principal, submission=entity.empty_submission(), now=now)
     name = safe_file_name(file_name)
     checked = check_file(entity=entity, name=name, data=data, max_bytes=max_bytes)
     result = checked.refused

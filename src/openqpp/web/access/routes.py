@@ -17,6 +17,7 @@ from openqpp.web.access.deps import context, page_user, transaction
 from openqpp.web.access.security import (
     SESSION_COOKIE,
     clear_session_cookie,
+    renew_csrf_secret,
     require_csrf,
     set_session_cookie,
 )
@@ -105,6 +106,7 @@ def signin_submit(
             status_code=400,
             code="OQ-AUTH-004" if statement_of_truth != "yes" else "OQ-ACCESS-010",
         )
+    previous = request.cookies.get(SESSION_COOKIE)
     with transaction(request) as session:
         outcome = access.sign_in(
             session,
@@ -113,11 +115,15 @@ def signin_submit(
             agreed_to_statement_of_truth=True,
             context=context(request),
         )
+        if outcome.error is None and previous:
+            # the session this browser had (or a cookie planted in it) ends here
+            access.sign_out(session, token=previous, context=context(request))
     if outcome.error is not None:
         return _sign_in_refused(request, outcome.error, user_id=user_id, next_path=next)
     assert outcome.session_token is not None
     response = see_other(forms.safe_next(next))
     set_session_cookie(request, response, outcome.session_token, max_age=12 * 3600)
+    renew_csrf_secret(request, response)
     return response
 
 

@@ -84,6 +84,19 @@ def set_session_cookie(request: Request, response: Response, token: str, max_age
     )
 
 
+def renew_csrf_secret(request: Request, response: Response) -> None:
+    """A new CSRF secret for the browser (at sign-in): nothing from before sign-in, even a
+    secret cookie planted by someone else, carries over into the signed-in session."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+
+
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request)
