@@ -319,15 +319,53 @@ def _practice_sizes(rng: np.random.Generator, clinicians: int) -> NDArray:
     return flat[flat > 0]
 
 
+def _practice_sizes_for(rng: np.random.Generator, clinicians: int, tins: int) -> NDArray:
+    """Exactly ``tins`` skewed practice sizes summing to ``clinicians``: the truncated Zipf law of
+    :func:`_practice_sizes` with its exponent chosen so that its mean is ``clinicians / tins``,
+    then one clinician at a time added to (or taken from) practices until the total is exact."""
+    cap = max(1, min(5000, clinicians // 20))
+    k = np.arange(1, cap + 1, dtype=np.float64)
+    wanted = clinicians / tins
+    low, high = 1.0001, 8.0
+    weights = k**-high
+    for _ in range(60):  # the truncated law's mean falls as the exponent rises
+        exponent = (low + high) / 2
+        weights = k**-exponent
+        if (k * weights).sum() / weights.sum() > wanted:
+            low = exponent
+        else:
+            high = exponent
+    sizes = 1 + _choice(rng, tins, weights)
+    missing = clinicians - int(sizes.sum())
+    while missing:
+        if missing > 0:  # larger practices grow more, keeping the skew
+            np.add.at(sizes, _choice(rng, missing, sizes.astype(np.float64)), 1)
+        else:
+            room = (sizes - 1).astype(np.float64)
+            np.subtract.at(sizes, _choice(rng, min(-missing, int(room.sum())), room), 1)
+            sizes = np.maximum(sizes, 1)
+        missing = clinicians - int(sizes.sum())
+    return sizes
+
+
 def _build(
-    *, clinicians: int, lines: int, year: int, seed: int
+    *,
+    clinicians: int,
+    lines: int,
+    year: int,
+    seed: int,
+    tins: int | None = None,
+    near_threshold: float | None = None,
 ) -> tuple[_Population, dict[str, pa.Table]]:
     policy = load_policy(year)
     seg1, seg2 = policy.eligibility.determination_period.segments[:2]
     rng = _rng(seed, 1)
 
     # Practices and clinicians.
-    sizes = _practice_sizes(rng, clinicians)
+    if tins is None:
+        sizes = _practice_sizes(rng, clinicians)
+    else:
+        sizes = _practice_sizes_for(rng, clinicians, tins)
     n_tins = len(sizes)
     primary_tin = np.repeat(np.arange(n_tins), sizes)
     rng.shuffle(primary_tin)
@@ -412,11 +450,21 @@ def _build(
     # Near-threshold TIN/NPIs see most patients once (claims of ~1.1 lines), so that covered
     # services, beneficiaries and charges all land around the criteria.
     target = rng.uniform(190, 300, size=n_pairs)
-    share_near = min(0.15, 0.35 * lines_in / max(1.0, n_pairs * 2 * 245))
+    if near_threshold is None:
+        share_near = min(0.15, 0.35 * lines_in / max(1.0, n_pairs * 2 * 245))
+    else:
+        share_near = near_threshold
     near = rng.random(n_pairs) < share_near
     expected = np.zeros((n_pairs, 3))
     expected[near, :2] = target[near, None] * fraction[near, :2]
     budget = lines_in - expected.sum()
+    if budget < 0.1 * lines_in:
+        raise ValueError(
+            f"{lines:,} claim lines are too few for near_threshold={share_near}: the "
+            f"{int(near.sum()):,} TIN/NPIs near the criteria alone need about "
+            f"{expected.sum():,.0f}; give at least {expected.sum() / 0.89:,.0f} lines or a "
+            "smaller near_threshold"
+        )
     weight = rng.lognormal(0.0, 1.3, size=n_pairs) * np.where(is_extra, 0.35, 1.0)
     weight[near] = 0.0
     regular = weight[:, None] * fraction[:, :2]
@@ -767,6 +815,8 @@ def synthesize(
     seed: int,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tins: int | None = None,
+    near_threshold: float | None = None,
 ) -> SyntheticClaims:
     """Write synthetic inputs for performance year ``year`` under ``out_dir`` as Parquet.
 
@@ -775,16 +825,39 @@ def synthesize(
     ``qp_status``, ``virtual_groups`` and ``facility_scores`` are single files. The same
     arguments give byte-identical files. ``progress(done_lines, total_lines)`` is called after
     each chunk.
+
+    Two knobs shape the population (leave them out for the default shape):
+
+    * ``tins``: exactly this many practices (TINs), their sizes still skewed (a truncated Zipf
+      law whose mean is ``clinicians / tins``); by default the number follows from Zipf(1.9),
+      about one TIN per 7 clinicians.
+    * ``near_threshold``: the share of TIN/NPIs whose volumes are drawn around the low-volume
+      criteria (about 190 to 300 beneficiaries and covered services and $72,000 to $112,500 of
+      allowed charges per segment). Those are the ones the determination finds opt-in eligible
+      (exceeding one or two criteria) or just eligible or exempt, so this is the knob for more
+      opt-in eligible entities. Each needs about 490 lines; a share the lines cannot pay for is
+      a ValueError. By default it is what a third of the lines pays for, at most 15%.
     """
     if clinicians < 1 or lines < 1:
         raise ValueError("clinicians and lines must be positive")
+    if tins is not None and not 1 <= tins <= clinicians:
+        raise ValueError("tins must be between 1 and the number of clinicians")
+    if near_threshold is not None and not 0.0 <= near_threshold <= 1.0:
+        raise ValueError("near_threshold must be a share between 0 and 1")
     out = Path(out_dir)
     claims_dir = out / "claim_lines"
     claims_dir.mkdir(parents=True, exist_ok=True)
     for old in claims_dir.glob("part-*.parquet"):
         old.unlink()
 
-    population, tables = _build(clinicians=clinicians, lines=lines, year=year, seed=seed)
+    population, tables = _build(
+        clinicians=clinicians,
+        lines=lines,
+        year=year,
+        seed=seed,
+        tins=tins,
+        near_threshold=near_threshold,
+    )
     for name, table in tables.items():
         _write(table, out / f"{name}.parquet")
 

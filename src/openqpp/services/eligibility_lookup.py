@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -264,17 +264,32 @@ def recorded_elections(
     if not wanted:
         return {}
     found: dict[ElectionKey, RecordedElection] = {}
-    for chunk in _chunks(sorted({k for _, k in wanted}), 500):
+    for level, chunk in _by_level(wanted):
         rows = session.execute(
             select(Election, PublicReportingOptOut.id)
             .outerjoin(PublicReportingOptOut, PublicReportingOptOut.election_id == Election.id)
-            .where(Election.performance_year == year, Election.entity_key.in_(chunk))
+            .where(
+                Election.performance_year == year,
+                Election.level == level,
+                Election.entity_key.in_(chunk),
+            )
         ).all()
         for election, opt_out in rows:
             key = (election.level, election.entity_key)
-            if key in wanted:
-                found[key] = RecordedElection(existing_election(election), opt_out is not None)
+            found[key] = RecordedElection(existing_election(election), opt_out is not None)
     return found
+
+
+def _by_level(keys: Iterable[ElectionKey]) -> Iterator[tuple[str, Sequence[str]]]:
+    """(level, up to 500 entity keys) chunks: with the level given, the unique index on
+    (run or year, level, entity_key) finds each row, where entity_key alone would read every
+    result of the run (1.7 million at national size)."""
+    by_level: dict[str, set[str]] = defaultdict(set)
+    for level, key in keys:
+        by_level[level].add(key)
+    for level in sorted(by_level):
+        for chunk in _chunks(sorted(by_level[level]), 500):
+            yield level, chunk
 
 
 def existing_election(row: Election) -> ExistingElection:
@@ -327,14 +342,15 @@ def scenario_views(
     pairs with no result are left out."""
     wanted = set(keys)
     rows: dict[ElectionKey, EligibilityResultRow] = {}
-    for chunk in _chunks(sorted({k for _, k in wanted}), 500):
+    for level, chunk in _by_level(wanted):
         for row in session.scalars(
             select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id, EligibilityResultRow.entity_key.in_(chunk)
+                EligibilityResultRow.run_id == run.id,
+                EligibilityResultRow.level == level,
+                EligibilityResultRow.entity_key.in_(chunk),
             )
         ):
-            if (row.level, row.entity_key) in wanted:
-                rows[(row.level, row.entity_key)] = row
+            rows[(row.level, row.entity_key)] = row
     tins = sorted({r.tin for r in rows.values() if r.level == Level.GROUP.value and r.tin})
     virtual_groups = {
         m.tin: m.virtual_group_id
@@ -435,24 +451,34 @@ def _lookup_many(
             RunApmParticipant.run_id == run.id, RunApmParticipant.npi.in_(npis)
         )
     ).all()
-    vg_members = session.scalars(
-        select(RunVirtualGroupMember).where(
-            RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(tins)
-        )
-    ).all()
+    vg_members = (
+        session.scalars(
+            select(RunVirtualGroupMember).where(
+                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(tins)
+            )
+        ).all()
+        if tins
+        else []
+    )
     collective_keys = {p.apm_entity_id for p in participants} | {
         m.virtual_group_id for m in vg_members
     }
-    collective = {
-        (r.level, r.entity_key): r
-        for r in session.scalars(
-            select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id,
-                EligibilityResultRow.level.in_([Level.APM_ENTITY.value, Level.VIRTUAL_GROUP.value]),
-                EligibilityResultRow.entity_key.in_(collective_keys),
+    collective = (
+        {
+            (r.level, r.entity_key): r
+            for r in session.scalars(
+                select(EligibilityResultRow).where(
+                    EligibilityResultRow.run_id == run.id,
+                    EligibilityResultRow.level.in_(
+                        [Level.APM_ENTITY.value, Level.VIRTUAL_GROUP.value]
+                    ),
+                    EligibilityResultRow.entity_key.in_(collective_keys),
+                )
             )
-        )
-    }
+        }
+        if collective_keys
+        else {}
+    )
     names = _practice_names(session, tins)
     scenarios = attach_elections(
         session,

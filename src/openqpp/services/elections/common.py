@@ -5,6 +5,7 @@ APIs show them."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -57,10 +58,16 @@ def begin_writes(session: Session) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_POLICY_LOADING = threading.Lock()
+"""One thread reads a year's policy files; the others wait for it instead of each parsing the
+same YAML (a cold worker meeting many concurrent elections would otherwise spend seconds)."""
+
+
 def policy_for(year: int) -> Policy:
     """The year's policy; an unsupported year is a user error, not a crash."""
     try:
-        return load_policy(int(year))
+        with _POLICY_LOADING:
+            return load_policy(int(year))
     except UnsupportedPerformanceYear as exc:
         raise InvalidElectionRequest(
             str(exc), fix="Choose a supported performance year.", code=exc.code
