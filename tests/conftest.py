@@ -9,10 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, make_url, text
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "OPENQPP_TEST_DATABASE_URL"
+
+# Property and fuzz tests (hypothesis): no deadline anywhere (tests never assert timings; each
+# test bounds itself with max_examples, and tests/support/hangs.py trips on a real hang). Under
+# CI (.ci/run sets CI=true) also derandomized, with no example database: the same examples on
+# every run, so a red build is the change's doing and repeats locally with CI=true; a failure
+# prints the blob to reproduce it. Locally, examples stay random and failures are remembered in
+# .hypothesis/.
+hypothesis_settings.register_profile("openqpp", deadline=None)
+hypothesis_settings.register_profile(
+    "ci",
+    parent=hypothesis_settings.get_profile("openqpp"),
+    derandomize=True,
+    database=None,
+    print_blob=True,
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "openqpp")
 
 
 def _postgres_url() -> str | None:

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -79,9 +80,31 @@ def engine_options(url: str, settings: Settings | None = None) -> dict[str, Any]
     return dict((settings or get_settings()).pool_options)
 
 
+class TextWithNul(OpenQppError):
+    """Text with a NUL character (``\\0``): PostgreSQL can neither store nor compare it, so
+    psycopg refuses it before sending the statement. Bad input (in a path, query, header, form
+    or JSON string), not a server error. SQLite takes it (and finds nothing)."""
+
+    code = "OQ-REQ-002"
+    http_status = 400
+
+
+def _refuse_text_with_nul(context: ExceptionContext) -> BaseException | None:
+    if "NUL (0x00)" in str(context.original_exception):
+        return TextWithNul(
+            "Text in this request contains a NUL character (\\0); nothing was stored.",
+            fix="Remove NUL characters from the address, the headers, the form fields or the "
+            "JSON strings, and send the request again.",
+        )
+    return None
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    return make_engine(url, **engine_options(url))
+    engine = make_engine(url, **engine_options(url))
+    if not url.startswith("sqlite"):
+        event.listen(engine, "handle_error", _refuse_text_with_nul)
+    return engine
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # No redirect from /path/ to /path: Starlette's would be an absolute URL built from the
+        # request's Host header, which a client chooses (tests/e2e/api/test_injection.py).
+        redirect_slashes=False,
         # 503 on every route but /healthz until the database is at this version's schema.
         dependencies=[Depends(require_ready)],
     )

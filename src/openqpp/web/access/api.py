@@ -3,18 +3,24 @@ X-CSRF-Token header for changes). Errors are the `{"error": {...}}` envelope, ne
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from openqpp.core.access import Action, Invalid
 from openqpp.services import access
+from openqpp.web import params
 from openqpp.web.access import forms
 from openqpp.web.access.deps import api_principal, context, transaction
+from openqpp.web.api_errors import error_responses
 
-router = APIRouter(prefix="/api/access", tags=["access"])
+router = APIRouter(
+    prefix="/api/access",
+    tags=["access"],
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 class _Body(BaseModel):
@@ -34,7 +40,7 @@ class RoleDecision(_Body):
 
 class NewClientAuthorisation(_Body):
     registry: str = Field(min_length=1, max_length=40, description="The registry's vendor ID.")
-    performance_year: int = Field(alias="performanceYear")
+    performance_year: int = Field(alias="performanceYear", ge=params.YEAR_MIN, le=params.YEAR_MAX)
     npi: str | None = None
 
 
@@ -90,7 +96,7 @@ def authorize(
     organisation_type: str,
     identifier: str,
     npi: str | None = None,
-    performance_year: int | None = None,
+    performance_year: Annotated[int | None, Query(ge=params.YEAR_MIN, le=params.YEAR_MAX)] = None,
     principal: access.Principal = Depends(api_principal),
 ) -> dict[str, Any]:
     try:

@@ -17,10 +17,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from openqpp.services import access, elections, mail
+from openqpp.web import params
 from openqpp.web.access.deps import api_principal, context, transaction
+from openqpp.web.api_errors import error_responses
 from openqpp.web.errors import error_body
 
-router = APIRouter(prefix="/api/eligibility", tags=["elections"])
+router = APIRouter(
+    prefix="/api/eligibility",
+    tags=["elections"],
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 ENTITIES_HEADER = "Qpp-Opt-In-Entities"
 REPLAYED_HEADER = "Idempotency-Replayed"
@@ -106,7 +112,9 @@ class OptInSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data: list[OptInEntity] = Field(description="The entities to elect for (1 to 100).")
-    year: int | None = Field(default=None, description="Performance year.")
+    year: int | None = Field(
+        default=None, description="Performance year.", ge=params.YEAR_MIN, le=params.YEAR_MAX
+    )
     confirm: str | None = Field(default=None, description="Type CONFIRM.")
 
 
@@ -140,9 +148,12 @@ def read_opt_in(
         str | None,
         Header(alias=ENTITIES_HEADER, description="TIN|NPI,TIN (comma-separated, at most 100)"),
     ] = None,
-    year: Annotated[int | None, Query(description="Performance year.")] = None,
+    year: Annotated[
+        int | None, Query(description="Performance year.", ge=params.YEAR_MIN, le=params.YEAR_MAX)
+    ] = None,
     run_number: Annotated[
-        int | None, Query(alias="runNum", description="Run (default newest).")
+        int | None,
+        Query(alias="runNum", description="Run (default newest).", ge=0, le=params.COUNT_MAX),
     ] = None,
     principal: access.Principal = Depends(api_principal),
 ) -> JSONResponse:

@@ -6,20 +6,38 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from openqpp.core.errors import InvalidValue, OpenQppError
+from openqpp.services import database
 from openqpp.services import eligibility_lookup as lookup
 from openqpp.services.access import Principal
+from openqpp.web import params
 from openqpp.web.access.deps import optional_principal
+from openqpp.web.api_errors import error_responses
 from openqpp.web.deps import Db
 from openqpp.web.eligibility import v6
 from openqpp.web.errors import error_body
+from openqpp.web.limits import PayloadTooLarge, read_body
 
-router = APIRouter(prefix="/api/eligibility", tags=["eligibility"])
+router = APIRouter(
+    prefix="/api/eligibility",
+    tags=["eligibility"],
+    responses=error_responses(
+        400,
+        401,
+        404,
+        413,
+        422,
+        503,
+        s401="An Authorization header that is not a valid API token (anonymous callers are "
+        "answered).",
+    ),
+)
 
 SUPPORTED_VERSIONS = (6,)
 DEFAULT_VERSION = 6
@@ -28,9 +46,22 @@ MAX_ROSTER_ROWS = 10_000
 MAX_ROSTER_BYTES = 2_000_000
 _VERSION = re.compile(r"application/vnd\.qpp\.cms\.gov\.v(\d+)\+json")
 
-Year = Annotated[int | None, Query(description="Performance year (default: the newest run's).")]
+Year = Annotated[
+    int | None,
+    Query(
+        description="Performance year (default: the newest run's).",
+        ge=params.YEAR_MIN,
+        le=params.YEAR_MAX,
+    ),
+]
 RunNum = Annotated[
-    int | None, Query(alias="runNum", description="Run within the year (default: newest).")
+    int | None,
+    Query(
+        alias="runNum",
+        description="Run within the year (default: newest).",
+        ge=0,
+        le=params.COUNT_MAX,
+    ),
 ]
 
 
@@ -54,25 +85,26 @@ def _error(status: int, error_type: str, exc: OpenQppError) -> JSONResponse:
 
 
 @router.get("/npi/{npi}", summary="Eligibility of one clinician at every practice (v6)")
-def npi_lookup(
-    npi: str,
-    request: Request,
-    db: Db,
-    year: Year = None,
-    run: RunNum = None,
-    principal: Principal | None = Depends(optional_principal),
-) -> Response:
+async def npi_lookup(npi: str, request: Request, year: Year = None, run: RunNum = None) -> Response:
+    # The busiest public call: the caller, the session and the lookup in one trip to the
+    # thread pool (as dependencies they would be three, each waiting for a free thread).
     version = api_version(request)
-    try:
-        view = lookup.lookup_npi(db, npi, year=year, run_number=run)
-        shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
-    except InvalidValue as exc:
-        return _error(400, "InvalidFormatNpi", exc)
-    except lookup.ClinicianNotFound as exc:
-        return _error(404, "NoProviderInformation", exc)
-    except lookup.NoDeterminationRun as exc:
-        return _error(404, "NoDeterminationRun", exc)
-    return _json({"data": v6.clinician(view, show_tins=shown)}, version=version)
+
+    def answer() -> Response:
+        principal = optional_principal(request)
+        with database.session_factory(request.app.state.settings.database_url)() as db:
+            try:
+                view = lookup.lookup_npi(db, npi, year=year, run_number=run)
+                shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
+            except InvalidValue as exc:
+                return _error(400, "InvalidFormatNpi", exc)
+            except lookup.ClinicianNotFound as exc:
+                return _error(404, "NoProviderInformation", exc)
+            except lookup.NoDeterminationRun as exc:
+                return _error(404, "NoDeterminationRun", exc)
+        return _json({"data": v6.clinician(view, show_tins=shown)}, version=version)
+
+    return await run_in_threadpool(answer)
 
 
 @router.get("/npis/{npis}", summary="Eligibility of several clinicians (comma-separated NPIs)")
@@ -185,6 +217,15 @@ def _roster_dict(line: lookup.RosterLine) -> dict[str, Any]:
 @router.post(
     "/roster",
     summary="Results for a roster of TINs and TIN/NPIs (CSV in; CSV or JSON out)",
+    responses={
+        200: {
+            "description": "The results: JSON, or CSV with `Accept: text/csv` or `format=csv`.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -192,12 +233,21 @@ def _roster_dict(line: lookup.RosterLine) -> dict[str, Any]:
         }
     },
 )
-async def roster(request: Request, db: Db, year: Year = None) -> Response:
-    raw = await request.body()
-    if len(raw) > MAX_ROSTER_BYTES:
+async def roster(
+    request: Request,
+    db: Db,
+    year: Year = None,
+    answer_format: Annotated[
+        Literal["json", "csv"] | None, Query(alias="format", description="csv or json")
+    ] = None,
+) -> Response:
+    try:  # read in chunks and given up past the limit, never held whole in memory
+        raw = await read_body(request, MAX_ROSTER_BYTES)
+    except PayloadTooLarge:
         body = error_body(
             413,
-            f"The roster is {len(raw):,} bytes; the limit is {MAX_ROSTER_BYTES:,}.",
+            f"The roster is larger than the limit of {MAX_ROSTER_BYTES:,} bytes. Split it into "
+            "files of at most 10,000 rows.",
             code="OQ-ROSTER-004",
         )
         return JSONResponse(body, status_code=413)
@@ -212,15 +262,14 @@ async def roster(request: Request, db: Db, year: Year = None) -> Response:
         return _error(400, "InvalidRoster", exc)
     try:
         entries = _roster_entries(text)
-        run, lines = lookup.roster(db, entries, year=year)
+        # In the thread pool, as the sync views are: on the event loop, waiting for a pooled
+        # connection would stop the worker's other requests from returning theirs.
+        run, lines = await run_in_threadpool(lookup.roster, db, entries, year=year)
     except InvalidValue as exc:
         return _error(400, "InvalidRoster", exc)
     except lookup.NoDeterminationRun as exc:
         return _error(404, "NoDeterminationRun", exc)
-    wants_csv = (
-        "text/csv" in request.headers.get("accept", "")
-        or request.query_params.get("format") == "csv"
-    )
+    wants_csv = "text/csv" in request.headers.get("accept", "") or answer_format == "csv"
     if wants_csv:
         out = io.StringIO()
         writer = csv.writer(out)

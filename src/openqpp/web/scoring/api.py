@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from openqpp.services import access, scoring_cms
 from openqpp.web import pages
 from openqpp.web.access.deps import api_principal, transaction
+from openqpp.web.api_errors import error_responses
 from openqpp.web.errors import error_body
 
 router = APIRouter(prefix="/api/submissions/submissions", tags=["scoring"])
@@ -76,13 +77,19 @@ MIPS measurement sets only: any other program is `422`.
     + SHAPE
 )
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API token or session."},
-    403: {"description": "Your role does not allow viewing preliminary scores."},
-    404: {"description": "No such submission visible to you."},
-    413: {"description": "The body is larger than OPENQPP_MAX_REQUEST_BYTES."},
-    422: {"description": "Invalid submission, year or program; details list each problem."},
-}
+ERRORS = error_responses(
+    401,
+    403,
+    404,
+    413,
+    422,
+    503,
+    s401="No API token or session.",
+    s403="Your role does not allow viewing preliminary scores.",
+    s404="No such submission visible to you.",
+    s413="The body is larger than OPENQPP_MAX_REQUEST_BYTES.",
+    s422="Invalid submission, year or program; details list each problem.",
+)
 
 
 class BodyTooLarge(Exception):

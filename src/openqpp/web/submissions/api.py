@@ -21,8 +21,9 @@ from fastapi.routing import APIRoute
 from openqpp.core.errors import OpenQppError
 from openqpp.services import access
 from openqpp.services.submissions import api as service
-from openqpp.web import pages
+from openqpp.web import pages, params
 from openqpp.web.access.deps import api_principal, context, optional_principal, transaction
+from openqpp.web.api_errors import error_responses
 from openqpp.web.limits import caller_key, check_rate, read_body
 from openqpp.web.logs import request_id_var
 from openqpp.web.submissions import api_schema as schema
@@ -87,7 +88,12 @@ class _Route(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/api/submissions", tags=["submissions"], route_class=_Route)
+router = APIRouter(
+    prefix="/api/submissions",
+    tags=["submissions"],
+    route_class=_Route,
+    responses=error_responses(503),
+)
 
 
 # ---------------------------------------------------------------- callers
@@ -127,7 +133,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Send a unique key to make a retry safe."),
 ]
-Start = Annotated[int, Query(alias="startIndex", ge=0, description="First item (0-based).")]
+Start = Annotated[
+    int, Query(alias="startIndex", description="First item (0-based).", ge=0, le=params.COUNT_MAX)
+]
 PerPage = Annotated[
     int, Query(alias="itemsPerPage", ge=1, le=service.MAX_PAGE, description="Page size.")
 ]
@@ -211,7 +219,9 @@ def list_submissions(
     tin: Annotated[str | None, Query(alias="taxpayerIdentificationNumber")] = None,
     npi: Annotated[str | None, Query(alias="nationalProviderIdentifier")] = None,
     entity_id: Annotated[str | None, Query(alias="entityId")] = None,
-    year: Annotated[int | None, Query(alias="performanceYear")] = None,
+    year: Annotated[
+        int | None, Query(alias="performanceYear", ge=params.YEAR_MIN, le=params.YEAR_MAX)
+    ] = None,
     entity_type: Annotated[str | None, Query(alias="entityType")] = None,
     start: Start = 0,
     per_page: PerPage = service.MAX_PAGE,
@@ -322,7 +332,9 @@ def list_measurement_sets(
     request: Request,
     principal: Caller,
     submission_id: Annotated[str | None, Query(alias="submissionId")] = None,
-    year: Annotated[int | None, Query(alias="performanceYear")] = None,
+    year: Annotated[
+        int | None, Query(alias="performanceYear", ge=params.YEAR_MIN, le=params.YEAR_MAX)
+    ] = None,
     category: str | None = None,
     submission_method: Annotated[str | None, Query(alias="submissionMethod")] = None,
     start: Start = 0,

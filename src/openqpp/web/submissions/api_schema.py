@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openqpp.web.api_errors import ErrorEnvelope
+
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -138,26 +140,6 @@ class ValidatedEnvelope(_Open):
 
 class ReceiptsEnvelope(_Open):
     data: ReceiptsData
-
-
-class ErrorDetail(_Open):
-    message: str
-    path: str | None = None
-
-
-class ErrorBody(_Open):
-    type: str = Field(
-        description="ValidationError, DuplicateEntryError, Unauthorized, Forbidden, NotFound, "
-        "PayloadTooLarge, TooManyRequests, ..."
-    )
-    message: str
-    code: str | None = Field(default=None, description="openqpp's stable error code")
-    details: list[dict[str, Any]] | dict[str, Any] | None = None
-    requestId: str | None = None
-
-
-class ErrorEnvelope(_Open):
-    error: ErrorBody
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
