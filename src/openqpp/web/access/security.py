@@ -84,17 +84,17 @@ def set_session_cookie(request: Request, response: Response, token: str, max_age
     )
 
 
+def set_csrf_cookie(request: Request, response: Response, secret: str) -> None:
+    """The browser's CSRF secret cookie (HttpOnly, SameSite=Lax, Secure over TLS)."""
+    response.set_cookie(
+        CSRF_COOKIE, secret, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
+
+
 def renew_csrf_secret(request: Request, response: Response) -> None:
     """A new CSRF secret for the browser (at sign-in): nothing from before sign-in, even a
     secret cookie planted by someone else, carries over into the signed-in session."""
-    response.set_cookie(
-        CSRF_COOKIE,
-        secrets.token_urlsafe(32),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=is_https(request),
-    )
+    set_csrf_cookie(request, response, secrets.token_urlsafe(32))
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
@@ -132,9 +132,7 @@ async def access_middleware(
         )
     response = await call_next(request)
     if fresh is not None and not path.startswith("/api/"):
-        response.set_cookie(
-            CSRF_COOKIE, fresh, path="/", httponly=True, samesite="lax", secure=is_https(request)
-        )
+        set_csrf_cookie(request, response, fresh)
     return response
 
 
