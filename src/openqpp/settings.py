@@ -34,13 +34,24 @@ class Settings(BaseSettings):
         description="Extra measures data roots (qpp-measures-data layout), os.pathsep-separated.",
     )
     db_pool_size: int = Field(
-        default=5, ge=1, le=1000, description="PostgreSQL: connections each process keeps open."
+        default=4,
+        ge=1,
+        le=1000,
+        description="Connections each process keeps open (a SQLite file too); the server also "
+        "runs at most this many requests' database work at once per process (its thread pool), "
+        "so requests wait for a thread, not for a connection opened and closed each time. Few "
+        "threads per process contend less for the GIL (bench/README.md: 4 answered 15-20% more "
+        "NPI lookups than 10 on two cores); scale with worker processes.",
     )
     db_max_overflow: int = Field(
-        default=10, ge=0, le=1000, description="PostgreSQL: extra connections beyond the pool."
+        default=10,
+        ge=0,
+        le=1000,
+        description="Extra connections beyond the pool (closed when returned), for work that "
+        "needs a second connection while holding one.",
     )
     db_pool_timeout: float = Field(
-        default=30.0, gt=0, le=600, description="PostgreSQL: seconds to wait for a connection."
+        default=30.0, gt=0, le=600, description="Seconds to wait for a pooled connection."
     )
     db_pool_recycle: int = Field(
         default=1800,
@@ -49,6 +60,13 @@ class Settings(BaseSettings):
     )
     db_pool_pre_ping: bool = Field(
         default=True, description="PostgreSQL: test a pooled connection before using it."
+    )
+    max_request_head_bytes: int = Field(
+        default=65_536,
+        ge=8_192,
+        le=16_777_216,
+        description="Largest request line and headers `openqpp serve` takes (bytes); a larger "
+        "head is answered 431 OQ-REQ-431 before the application reads it.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -128,7 +146,8 @@ class Settings(BaseSettings):
 
     @property
     def pool_options(self) -> dict[str, object]:
-        """SQLAlchemy connection pool options for a server database (not used for SQLite)."""
+        """SQLAlchemy connection pool options for a server database (a SQLite file takes the
+        sizes and the timeout; :func:`openqpp.services.database.engine_options`)."""
         return {
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,

@@ -98,4 +98,6 @@ def serve(
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # httptools with a bound on the request head (uvicorn's own keeps a head of any size)
+        http="openqpp.web.server_protocol:BoundedHeadHttpToolsProtocol",
     )

@@ -65,6 +65,17 @@ def vars_of(location: Location) -> dict[str, object]:
     }
 
 
+class TryAgainLater(OpenQppError):
+    """A refusal that passes: the answer carries ``Retry-After`` (seconds) for clients and
+    proxies (503 while the database is unavailable or this instance is not ready)."""
+
+    retry_after_seconds: int = 5
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
 class InvalidValue(OpenQppError, ValueError):
     """A value (an identifier, an amount, a year) is not well formed."""
 

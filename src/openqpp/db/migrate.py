@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,10 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision of this version's migrations (read once: parsing the scripts cost
+    ~14 ms of CPU, on every /healthz probe before)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -24,7 +24,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite connections are configured for concurrent use."""
+    """An engine for ``url``; SQLite connections are configured for concurrent use.
+
+    Statement errors name the SQL but not its bound values (``hide_parameters``): a 500's log
+    line must not carry the TINs, NPIs, token hashes or e-mail addresses a statement was given.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -73,11 +73,21 @@ def head_revision() -> str | None:
     return migrate.head_revision()
 
 
+SQLITE_POOL_OPTIONS: Final = ("pool_size", "max_overflow", "pool_timeout")
+"""What a SQLite file's queue pool takes (no pre-ping or recycle: the file does not go away)."""
+
+
 def engine_options(url: str, settings: Settings | None = None) -> dict[str, Any]:
-    """The pool options (OPENQPP_DB_POOL_*) for a server database; SQLite keeps its defaults."""
+    """The pool options (OPENQPP_DB_POOL_*) for a database. A SQLite file takes the sizes: with
+    SQLAlchemy's default 5, the 6th concurrent request opened a connection (pragmas, schema read)
+    and closed it again each time. An in-memory SQLite database keeps its single-connection
+    pool."""
+    options = dict((settings or get_settings()).pool_options)
     if url.startswith("sqlite"):
-        return {}
-    return dict((settings or get_settings()).pool_options)
+        if make_url(url).database in (None, "", ":memory:"):
+            return {}
+        return {k: v for k, v in options.items() if k in SQLITE_POOL_OPTIONS}
+    return options
 
 
 class TextWithNul(OpenQppError):
@@ -109,6 +119,27 @@ def engine_for(url: str) -> Engine:
 
 def session_factory(url: str) -> sessionmaker[Session]:
     return make_session_factory(engine_for(url))
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Session]:
+    """A session for reads that need no transaction around them. On PostgreSQL each statement
+    commits on its own (autocommit), which spares the BEGIN and ROLLBACK round trips per
+    request; SQLite has no round trips to spare (and switching its isolation level back costs a
+    PRAGMA), so it gets a plain session, where reads begin no transaction either.
+
+    For lookups of determination results (a run never changes once loaded) and of elections
+    (final: only ever added), where statements seeing different moments cannot disagree. Writes
+    belong in :func:`openqpp.db.session.transaction`.
+    """
+    engine = engine_for(url)
+    if engine.dialect.name == "sqlite":
+        with session_factory(url)() as session:
+            yield session
+        return
+    autocommit = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit as connection, Session(bind=connection, expire_on_commit=False) as session:
+        yield session
 
 
 DbSession = Session

@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from openqpp.core.errors import OpenQppError
+from openqpp.core.errors import TryAgainLater
 
 RETRY_AFTER_SECONDS: Final = 5
 
@@ -23,15 +23,12 @@ ERRORS: Final = (DBAPIError, DisconnectionError, PoolTimeout)
 """The exception classes to look at with :func:`from_exception` (a handler per class)."""
 
 
-class DatabaseUnavailable(OpenQppError):
+class DatabaseUnavailable(TryAgainLater):
     """The database could not be reached while handling a request (503, try again)."""
 
     code = "OQ-DB-002"
     http_status = 503
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    retry_after_seconds = RETRY_AFTER_SECONDS
 
 
 def from_exception(exc: BaseException) -> DatabaseUnavailable | None:

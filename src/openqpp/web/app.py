@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import re
-import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request, Response
+import anyio.to_thread
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -18,24 +16,26 @@ from openqpp.settings import Settings, get_settings
 from openqpp.web import security_headers
 from openqpp.web.errors import install_error_handlers
 from openqpp.web.health.readiness import require_ready
-from openqpp.web.logs import configure_logging, request_id_var
+from openqpp.web.logs import configure_logging
+from openqpp.web.request_context import RequestContextMiddleware
 
 HERE = Path(__file__).parent
-REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-access_log = logging.getLogger("openqpp.web.access")
-
-
-def _request_id(request: Request) -> str:
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, as_json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Database work runs in the thread pool: as many threads as pooled connections
+        # (OPENQPP_DB_POOL_SIZE), so a busy process queues requests for a thread instead of
+        # opening and closing an overflow connection for each (anyio's default is 40 threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="openqpp",
         version=__version__,
         description="MIPS Eligibility & Reporting: eligibility, elections, submissions, scores.",
@@ -52,34 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates.env.globals.update(app_version=__version__)
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = _request_id(request)
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        access_log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        return response
-
     install_error_handlers(app)
-    security_headers.install(app, settings)
+    # Outside Starlette's error middleware: the request id and access log, then the headers.
+    security_headers.install(app, settings, inside=RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static", check_dir=False), name="static")
 
     from openqpp.web import access as access_web

@@ -6,6 +6,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -16,7 +17,32 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
 
-class JsonFormatter(logging.Formatter):
+_KEY_VALUES = re.compile(r"^(DETAIL:\s+Key \((?:[^()]|\([^()]*\))*\)=)\(.*\)", re.MULTILINE)
+"""PostgreSQL's DETAIL line for a key violation, ``Key (tin, npi)=(123456789, 1234567893)
+already exists.``: the values are what the log must not carry (SQLAlchemy already hides the
+bound parameters, ``hide_parameters``); the column names stay."""
+
+
+_ROW_VALUES = re.compile(r"^(DETAIL:\s+Failing row contains )\(.*\)", re.MULTILINE)
+"""A NOT NULL or CHECK violation's DETAIL line quotes the whole row."""
+
+
+def redact_database_values(text: str) -> str:
+    """``text`` (a traceback) without the values PostgreSQL's DETAIL lines quote."""
+    text = _KEY_VALUES.sub(r"\1(values not logged)", text)
+    return _ROW_VALUES.sub(r"\1(values not logged)", text)
+
+
+class _Redacting(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return redact_database_values(super().formatException(ei))
+
+
+class PlainFormatter(_Redacting):
+    """The text format (``OPENQPP_LOG_JSON=false``), with database values kept out."""
+
+
+class JsonFormatter(_Redacting):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
@@ -55,7 +81,7 @@ def configure_logging(level: str = "info", *, as_json: bool = True) -> None:
     if as_json:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger("openqpp")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

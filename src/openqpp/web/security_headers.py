@@ -26,7 +26,7 @@ import base64
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from fastapi import FastAPI
@@ -225,14 +225,20 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, buffer)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Wrap the whole application (error responses included) in the security headers."""
+def install(
+    app: FastAPI, settings: Settings, *, inside: Callable[[ASGIApp], ASGIApp] | None = None
+) -> None:
+    """Wrap the whole application (error responses included) in the security headers, with
+    ``inside`` (other whole-application middleware) between them and Starlette's stack."""
     docs = [path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path]
     build = app.build_middleware_stack
 
     def build_with_headers() -> ASGIApp:
+        stack = build()
         return SecurityHeadersMiddleware(
-            build(), trusted_proxies=settings.forwarded_allow_ips, docs_paths=docs
+            inside(stack) if inside else stack,
+            trusted_proxies=settings.forwarded_allow_ips,
+            docs_paths=docs,
         )
 
     # Starlette builds the stack lazily on the first request; wrapping the builder puts these

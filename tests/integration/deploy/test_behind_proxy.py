@@ -21,6 +21,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,8 +69,15 @@ class Deployment:
     tmp: Path
 
     def served_by(self, response: httpx.Response) -> str:
-        """The instance that answered ``response`` (exactly one must have logged it)."""
-        found = d.served_by(self.instances, response.headers["X-Request-ID"])
+        """The instance that answered ``response`` (exactly one must have logged it). The
+        access log line is written once the response is sent, so on a busy machine the client
+        can have the answer a moment before the line is in the file: wait up to 10 s for it."""
+        deadline = time.monotonic() + 10
+        while True:
+            found = d.served_by(self.instances, response.headers["X-Request-ID"])
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert len(found) == 1, (response.request.url, found)
         return found[0][0]
 

@@ -9,12 +9,12 @@ from fastapi.responses import RedirectResponse
 
 from openqpp.web.access import api, routes
 from openqpp.web.access.deps import SignInRequired
-from openqpp.web.access.security import access_middleware, template_globals
+from openqpp.web.access.security import AccessMiddleware, template_globals
 
 
 def install(app: FastAPI) -> None:
     """Add the session/CSRF middleware, template helpers, routes and the sign-in redirect."""
-    app.middleware("http")(access_middleware)
+    app.add_middleware(AccessMiddleware)
     app.state.templates.env.globals.update(template_globals())
 
     @app.exception_handler(SignInRequired)

@@ -13,11 +13,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openqpp.core.errors import OpenQppError
 from openqpp.services import access, database
@@ -111,29 +112,52 @@ def _principal(database_url: str, token: str) -> access.Principal | None:
         return None
 
 
-async def access_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Resolve the signed-in user (``request.state.principal``) and the CSRF secret."""
-    path = request.url.path
-    if path.startswith(_NO_COOKIE_PREFIXES):
+class AccessMiddleware:
+    """Resolve the signed-in user (``request.state.principal``) and the CSRF secret, and give a
+    browser without a valid secret a new one (pages only; APIs set no cookies).
+
+    Pure ASGI, not ``BaseHTTPMiddleware`` (see ``openqpp.web.request_context``); a request
+    without a session cookie costs no trip to the database or the thread pool.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path: str = scope["path"]
         request.state.principal = None
-        return await call_next(request)
-    secret = request.cookies.get(CSRF_COOKIE, "")
-    fresh = None
-    if not _SECRET.match(secret):
-        fresh = secret = secrets.token_urlsafe(32)
-    request.state.csrf_secret = secret
-    request.state.principal = None
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        request.state.principal = await run_in_threadpool(
-            _principal, request.app.state.settings.database_url, token
-        )
-    response = await call_next(request)
-    if fresh is not None and not path.startswith("/api/"):
-        set_csrf_cookie(request, response, fresh)
-    return response
+        if path.startswith(_NO_COOKIE_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        secret = request.cookies.get(CSRF_COOKIE, "")
+        fresh = None
+        if not _SECRET.match(secret):
+            fresh = secret = secrets.token_urlsafe(32)
+        request.state.csrf_secret = secret
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            request.state.principal = await run_in_threadpool(
+                _principal, request.app.state.settings.database_url, token
+            )
+        if fresh is None or path.startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        cookie = Response()
+        set_csrf_cookie(request, cookie, fresh)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in cookie.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def client_address(request: Request) -> str | None:

@@ -20,17 +20,16 @@ from typing import Final
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from openqpp.core.errors import TryAgainLater
 from openqpp.services import database, health
 
 RETRY_AFTER_SECONDS: Final = 10
 
 
-class NotReady(database.DatabaseNotMigrated):
+class NotReady(TryAgainLater, database.DatabaseNotMigrated):
     """This instance's database is not at this version's schema (503)."""
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    retry_after_seconds = RETRY_AFTER_SECONDS
 
 
 async def require_ready(request: Request) -> None:
