@@ -86,8 +86,10 @@ def record(
     client_address: str | None = None,
     acting_organisation_id: int | None = None,
     at: dt.datetime | None = None,
+    flush: bool = True,
 ) -> AuditRecord:
-    """Append one audit record in ``session``'s transaction and return it (flushed).
+    """Append one audit record in ``session``'s transaction and return it (flushed, unless
+    ``flush=False``: a caller recording many flushes them in one multi-row INSERT).
 
     ``actor`` is a user ID, ``token:<id>`` or ``operator``; ``role`` the role used (None when
     no role applies, e.g. sign-in); ``acting_organisation_id`` the organisation whose role was
@@ -115,7 +117,8 @@ def record(
         client_address=client_address,
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 

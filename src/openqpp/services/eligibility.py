@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from openqpp.core.eligibility import (
@@ -441,6 +441,7 @@ def record_run(
     )
     for batch in _batched(vg_rows):
         connection.execute(insert(_table(RunVirtualGroupMember)), batch)
+    _refresh_statistics(connection)
     return RunSummary(
         run_id=run.id,
         performance_year=year,
@@ -450,6 +451,21 @@ def record_run(
         unverified_parameters=tuple(sorted(unverified)),
         results_file=written,
     )
+
+
+RUN_TABLES = (EligibilityResultRow, RunClinician, RunApmParticipant, RunVirtualGroupMember)
+
+
+def _refresh_statistics(connection: Connection) -> None:
+    """PostgreSQL: the planner's statistics of the run tables, at once. A run adds millions of
+    rows; until autovacuum gets to them the planner estimates from the empty tables and can
+    read every group of the run for one NPI lookup (5 ms instead of 0.4 ms on a fresh
+    database). ANALYZE samples a fixed number of rows (seconds at national size) and, inside
+    the run's transaction, counts its new rows and commits with it. SQLite's planner needs no
+    statistics for these indexed lookups (its ANALYZE would read the whole file)."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(model.__tablename__ for model in RUN_TABLES)
+        connection.execute(text(f"ANALYZE {names}"))
 
 
 @dataclass(frozen=True, slots=True)

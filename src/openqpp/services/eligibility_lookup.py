@@ -14,8 +14,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any, TypeAlias
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Row,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import Action, OrganisationType
@@ -55,6 +69,285 @@ class NoDeterminationRun(OpenQppError):
 class ClinicianNotFound(OpenQppError):
     code = "OQ-ELIG-404-NPI"
     http_status = 404
+
+
+# The lookup's statements, built once with bind parameters (``expanding`` for IN lists) and
+# read as plain rows: SQLAlchemy then only finds the compiled form in its cache, where building
+# each query and loading ORM objects cost several times the database's own work (an NPI lookup
+# made ~10 queries; bench/load.py). The rows carry the same names as the models' attributes.
+_RESULTS = EligibilityResultRow.__table__
+_ELECTIONS = Election.__table__
+_OPT_OUTS = PublicReportingOptOut.__table__
+_ORGANISATIONS = Organisation.__table__
+_PARTICIPANTS = RunApmParticipant.__table__
+_VG_MEMBERS = RunVirtualGroupMember.__table__
+_CLINICIANS = RunClinician.__table__
+
+
+def _each(name: str) -> BindParameter[Any]:
+    return bindparam(name, expanding=True)
+
+
+RESULTS_BY_KEY = select(_RESULTS).where(
+    _RESULTS.c.run_id == bindparam("run"),
+    _RESULTS.c.level.in_(_each("levels")),
+    _RESULTS.c.entity_key.in_(_each("keys")),
+)
+"""Results of a run by level(s) and entity keys (the unique index on run, level, entity key)."""
+_CLINICIAN_FIELDS = (
+    "first_name",
+    "last_name",
+    "clinician_type",
+    "specialty_code",
+    "first_enrolled",
+    "qp_status",
+)
+"""A clinician's enrolment facts, as a lookup shows them."""
+_VG_MEMBERS_BY_TIN = select(_VG_MEMBERS).where(
+    _VG_MEMBERS.c.run_id == bindparam("run"), _VG_MEMBERS.c.tin.in_(_each("tins"))
+)
+_ELECTIONS_BY_KEY = (
+    select(
+        _ELECTIONS.c.id,
+        _ELECTIONS.c.level,
+        _ELECTIONS.c.entity_key,
+        _ELECTIONS.c.kind,
+        _ELECTIONS.c.decided_at,
+        _OPT_OUTS.c.id.label("opt_out_id"),
+    )
+    .select_from(_ELECTIONS.outerjoin(_OPT_OUTS, _OPT_OUTS.c.election_id == _ELECTIONS.c.id))
+    .where(
+        _ELECTIONS.c.performance_year == bindparam("year"),
+        _ELECTIONS.c.level.in_(_each("levels")),
+        _ELECTIONS.c.entity_key.in_(_each("keys")),
+    )
+)
+
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+_RUNS = DeterminationRun.__table__
+
+
+def _run_choice(*columns: Any, year: bool, run_number: bool) -> Select[Any]:
+    """The run a read is about: run ``run_number`` (of ``year``, else of the newest year that
+    has that run), or the newest run of ``year``, or the newest run of all. One rule for the
+    lookup's statement (columns of the table) and :func:`find_run` (the ORM entity)."""
+    query = (
+        select(*columns)
+        .order_by(_RUNS.c.performance_year.desc(), _RUNS.c.run_number.desc())
+        .limit(1)
+    )
+    if year:
+        query = query.where(_RUNS.c.performance_year == bindparam("year"))
+    if run_number:
+        query = query.where(_RUNS.c.run_number == bindparam("run_number"))
+    return query
+
+
+_CHOICES = [(year, run_number) for year in (False, True) for run_number in (False, True)]
+"""Which of ``year`` and ``run_number`` a read names: each way has its prebuilt statements."""
+
+_RUN_CHOICE = {
+    choice: _run_choice(DeterminationRun, year=choice[0], run_number=choice[1])
+    for choice in _CHOICES
+}
+
+_LOOKUP_EXTRAS: dict[str, Any] = {
+    "apm_entity_id": _PARTICIPANTS.c.apm_entity_id.type,
+    "apm_model": _PARTICIPANTS.c.apm_model.type,
+    "mips_apm": _PARTICIPANTS.c.mips_apm.type,
+    "advanced_apm": _PARTICIPANTS.c.advanced_apm.type,
+    "virtual_group_id": _VG_MEMBERS.c.virtual_group_id.type,
+    "practice_name": _ORGANISATIONS.c.name.type,
+    "practice_address": _ORGANISATIONS.c.address.type,
+    "election_id": _ELECTIONS.c.id.type,
+    "election_kind": _ELECTIONS.c.kind.type,
+    "election_decided_at": _ELECTIONS.c.decided_at.type,
+    "opt_out_id": _OPT_OUTS.c.id.type,
+    "run_year": _RUNS.c.performance_year.type,
+    "run_number": _RUNS.c.run_number.type,
+    "policy_unverified": _RUNS.c.policy_unverified.type,
+    **{name: _CLINICIANS.c[name].type for name in _CLINICIAN_FIELDS},
+}
+"""The lookup statement's columns besides role, NPI, TIN and the result's own: each branch
+fills those it has, the others are typed NULLs (a UNION's branches must agree on types)."""
+
+
+def _related_to_npis(*, year: bool, run_number: bool) -> CompoundSelect[Any]:
+    """Everything an NPI lookup shows, in one statement (it was ten: a lookup's cost is mostly
+    per statement, not per row). The run is chosen inside it (:func:`_run_choice`), and each
+    row is labelled with its ``role`` and the NPI and TIN it was reached through:
+
+    - ``run``: the chosen run (year, number, unverified policy values) with each asked-for NPI
+      the run enrolled (names, type, QP status), or once with the clinician columns NULL when
+      it enrolled none; no rows at all means there is no such run;
+    - ``individual``: the NPI's results at each TIN, with the registered practice's name;
+    - ``group``: the group result of each of those TINs;
+    - ``apm``: the NPI's APM participations (TIN, model) with the APM entity's result, if any;
+    - ``vg``: the virtual groups listing each TIN with the virtual group's result, if any.
+
+    Result columns keep the table's names (for :func:`scenario_of`); a branch whose result is
+    missing has them NULL. Elections are of the run's year, joined on (level, entity key) by
+    the unique index; a public reporting opt-out on the election sets ``opt_out_id``."""
+    chosen = _run_choice(
+        _RUNS.c.id,
+        _RUNS.c.performance_year,
+        _RUNS.c.run_number,
+        _RUNS.c.policy_unverified,
+        year=year,
+        run_number=run_number,
+    ).cte("chosen_run")
+    run_id = select(chosen.c.id).scalar_subquery()
+    run_year = select(chosen.c.performance_year).scalar_subquery()
+    individual = _RESULTS.alias("i")
+    participants = _PARTICIPANTS.alias("p")
+    members = _VG_MEMBERS.alias("m")
+    practices = _ORGANISATIONS.alias("org")
+
+    def branch(
+        role: str,
+        result: Any,
+        source: Any,
+        npi: Any,
+        tin: Any,
+        where: Sequence[Any],
+        **values: Any,
+    ) -> Select[Any]:
+        if result is not None:
+            election = _ELECTIONS.alias(f"e_{role}")
+            opt_out = _OPT_OUTS.alias(f"o_{role}")
+            source = source.outerjoin(
+                election,
+                (election.c.performance_year == run_year)
+                & (election.c.level == result.c.level)
+                & (election.c.entity_key == result.c.entity_key),
+            ).outerjoin(opt_out, opt_out.c.election_id == election.c.id)
+            values |= {
+                "election_id": election.c.id,
+                "election_kind": election.c.kind,
+                "election_decided_at": election.c.decided_at,
+                "opt_out_id": opt_out.c.id,
+            }
+        own = list(result.c) if result is not None else []
+        return (
+            select(
+                literal_column(f"'{role}'", String()).label("role"),
+                npi.label("npi_of"),
+                tin.label("via_tin"),
+                *(
+                    values.get(name, null_of(kind)).label(name)
+                    for name, kind in _LOOKUP_EXTRAS.items()
+                ),
+                *(own or (null_of(c.type).label(c.name) for c in _RESULTS.c)),
+            )
+            .select_from(source)
+            .where(*where)
+        )
+
+    def result_of(result: Any, run: Any, level: Level, key: Any) -> Any:
+        """The join to ``result`` (an alias of the results) of ``level`` keyed ``key``."""
+        return (
+            (result.c.run_id == run) & (result.c.level == level.value)
+            & (result.c.entity_key == key)
+        )  # fmt: skip
+
+    def individual_of(table: Any) -> list[Any]:
+        return [
+            table.c.npi.in_(_each("npis")),
+            table.c.run_id == run_id,
+            table.c.level == Level.INDIVIDUAL.value,
+        ]
+
+    clinician = _CLINICIANS.alias("c")
+    run = branch(
+        "run",
+        None,
+        chosen.outerjoin(
+            clinician, (clinician.c.run_id == chosen.c.id) & clinician.c.npi.in_(_each("npis"))
+        ),
+        clinician.c.npi,
+        null_of(String()),
+        [],
+        run_year=chosen.c.performance_year,
+        run_number=chosen.c.run_number,
+        policy_unverified=chosen.c.policy_unverified,
+        **{name: clinician.c[name] for name in _CLINICIAN_FIELDS},
+    )
+    result = _RESULTS.alias("r")
+    own = branch(
+        "individual",
+        result,
+        result.outerjoin(
+            practices,
+            (practices.c.kind == OrganisationKind.PRACTICE)
+            & (practices.c.identifier == result.c.tin),
+        ),
+        result.c.npi,
+        result.c.tin,
+        individual_of(result),
+        practice_name=practices.c.name,
+        practice_address=practices.c.address,
+    )
+    result = _RESULTS.alias("g")
+    group = branch(
+        "group",
+        result,
+        individual.join(
+            result, result_of(result, individual.c.run_id, Level.GROUP, individual.c.tin)
+        ),
+        individual.c.npi,
+        individual.c.tin,
+        individual_of(individual),
+    )
+    result = _RESULTS.alias("a")
+    apm = branch(
+        "apm",
+        result,
+        participants.outerjoin(
+            result,
+            result_of(
+                result, participants.c.run_id, Level.APM_ENTITY, participants.c.apm_entity_id
+            ),
+        ),
+        participants.c.npi,
+        participants.c.tin,
+        [participants.c.run_id == run_id, participants.c.npi.in_(_each("npis"))],
+        apm_entity_id=participants.c.apm_entity_id,
+        apm_model=participants.c.apm_model,
+        mips_apm=participants.c.mips_apm,
+        advanced_apm=participants.c.advanced_apm,
+    )
+    individual_vg = _RESULTS.alias("iv")
+    result = _RESULTS.alias("v")
+    vg = branch(
+        "vg",
+        result,
+        individual_vg.join(
+            members,
+            (members.c.run_id == individual_vg.c.run_id) & (members.c.tin == individual_vg.c.tin),
+        ).outerjoin(
+            result,
+            result_of(result, members.c.run_id, Level.VIRTUAL_GROUP, members.c.virtual_group_id),
+        ),
+        individual_vg.c.npi,
+        individual_vg.c.tin,
+        individual_of(individual_vg),
+        virtual_group_id=members.c.virtual_group_id,
+    )
+    return union_all(run, own, group, apm, vg)
+
+
+def null_of(kind: Any) -> Any:
+    """A typed NULL (a UNION's branches must agree on each column's type)."""
+    return cast(null(), kind)
+
+
+_RELATED_TO_NPIS = {
+    choice: _related_to_npis(year=choice[0], run_number=choice[1]) for choice in _CHOICES
+}
+
+ResultRecord: TypeAlias = EligibilityResultRow | AnyRow
+"""A result as an ORM object or as a row of :data:`RESULTS_BY_KEY` (same names)."""
 
 
 # CMS's lowVolStusRsnCd: which criteria an entity did NOT exceed.
@@ -206,12 +499,12 @@ class ClinicianView:
         return self.first_enrolled is not None and self.first_enrolled.year >= self.performance_year
 
 
-def scenario_of(row: EligibilityResultRow) -> ScenarioView:
+def scenario_of(row: ResultRecord) -> ScenarioView:
     """One result row as a view (without its election; see :func:`attach_elections`)."""
     return _scenario(row)
 
 
-def _scenario(row: EligibilityResultRow) -> ScenarioView:
+def _scenario(row: ResultRecord) -> ScenarioView:
     segments = []
     for number, prefix in ((1, "s1_"), (2, "s2_")):
         charges = getattr(row, prefix + "allowed_charges")
@@ -264,23 +557,18 @@ def recorded_elections(
     if not wanted:
         return {}
     found: dict[ElectionKey, RecordedElection] = {}
-    for level, chunk in _by_level(wanted):
-        rows = session.execute(
-            select(Election, PublicReportingOptOut.id)
-            .outerjoin(PublicReportingOptOut, PublicReportingOptOut.election_id == Election.id)
-            .where(
-                Election.performance_year == year,
-                Election.level == level,
-                Election.entity_key.in_(chunk),
-            )
-        ).all()
-        for election, opt_out in rows:
-            key = (election.level, election.entity_key)
-            found[key] = RecordedElection(existing_election(election), opt_out is not None)
+    levels = sorted({level for level, _ in wanted})
+    entity_keys = sorted({key for _, key in wanted})
+    for chunk in _chunks(entity_keys, 500):
+        params = {"year": year, "levels": levels, "keys": chunk}
+        for row in session.execute(_ELECTIONS_BY_KEY, params):
+            key = (row.level, row.entity_key)
+            if key in wanted:  # the statement matches every level with every key
+                found[key] = RecordedElection(existing_election(row), row.opt_out_id is not None)
     return found
 
 
-def _by_level(keys: Iterable[ElectionKey]) -> Iterator[tuple[str, Sequence[str]]]:
+def keys_by_level(keys: Iterable[ElectionKey]) -> Iterator[tuple[str, Sequence[str]]]:
     """(level, up to 500 entity keys) chunks: with the level given, the unique index on
     (run or year, level, entity_key) finds each row, where entity_key alone would read every
     result of the run (1.7 million at national size)."""
@@ -292,12 +580,17 @@ def _by_level(keys: Iterable[ElectionKey]) -> Iterator[tuple[str, Sequence[str]]
             yield level, chunk
 
 
-def existing_election(row: Election) -> ExistingElection:
+def existing_election(row: Election | AnyRow) -> ExistingElection:
+    return confirmed_election(row.kind, row.decided_at, row.id)
+
+
+def confirmed_election(kind: str, decided_at: dt.datetime, election_id: int) -> ExistingElection:
+    """A recorded (confirmed) election as the rules and views see it."""
     return ExistingElection(
-        kind=ElectionKind(row.kind),
+        kind=ElectionKind(kind),
         source=ElectionSource.ELECTION,
-        decided_at=row.decided_at,
-        election_id=row.id,
+        decided_at=decided_at,
+        election_id=election_id,
     )
 
 
@@ -312,6 +605,17 @@ def attach_elections(
     virtual group listing it (a virtual group election is the opt-in of an opt-in eligible
     group it lists, where the year's policy says so)."""
     recorded = recorded_elections(session, year=run.performance_year, keys=views)
+    return _with_elections(run, views, recorded, virtual_groups or {})
+
+
+def _with_elections(
+    run: DeterminationRun | ChosenRun,
+    views: Mapping[ElectionKey, ScenarioView],
+    recorded: Mapping[ElectionKey, RecordedElection],
+    virtual_groups: Mapping[str, str],
+) -> dict[ElectionKey, ScenarioView]:
+    """``views`` with the ``recorded`` elections, or the opt-in a virtual group election
+    implies for a group (see :func:`attach_elections`)."""
     policy = load_policy(run.performance_year) if virtual_groups else None
     out: dict[ElectionKey, ScenarioView] = {}
     for key, view in views.items():
@@ -321,7 +625,7 @@ def attach_elections(
                 found.election, public_reporting_opt_out=found.public_reporting_opt_out
             )
             continue
-        vg = (virtual_groups or {}).get(view.tin or "") if view.level is Level.GROUP else None
+        vg = virtual_groups.get(view.tin or "") if view.level is Level.GROUP else None
         implied = (
             virtual_group_election(
                 Eligibility(view.status, run.performance_year, run.run_number, vg),
@@ -341,29 +645,33 @@ def scenario_views(
     """The results (with elections) of the (level, entity_key) pairs asked for, in ``run``;
     pairs with no result are left out."""
     wanted = set(keys)
-    rows: dict[ElectionKey, EligibilityResultRow] = {}
-    for level, chunk in _by_level(wanted):
-        for row in session.scalars(
-            select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id,
-                EligibilityResultRow.level == level,
-                EligibilityResultRow.entity_key.in_(chunk),
-            )
-        ):
+    rows: dict[ElectionKey, ResultRecord] = {}
+    for level, chunk in keys_by_level(wanted):
+        params = {"run": run.id, "levels": [level], "keys": chunk}
+        for row in session.execute(RESULTS_BY_KEY, params):
             rows[(row.level, row.entity_key)] = row
-    tins = sorted({r.tin for r in rows.values() if r.level == Level.GROUP.value and r.tin})
-    virtual_groups = {
-        m.tin: m.virtual_group_id
-        for chunk in _chunks(tins, 500)
-        for m in session.scalars(
-            select(RunVirtualGroupMember).where(
-                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(chunk)
-            )
-        )
-    }
+    tins = {r.tin for r in rows.values() if r.level == Level.GROUP.value and r.tin}
+    virtual_groups = virtual_groups_of(session, run, tins)
     return attach_elections(
         session, run, {k: _scenario(r) for k, r in rows.items()}, virtual_groups=virtual_groups
     )
+
+
+def virtual_groups_of(
+    session: Session, run: DeterminationRun, tins: Iterable[str]
+) -> dict[str, str]:
+    """TIN -> the virtual group of ``run`` listing it (a TIN is in at most one; were it in
+    more, the first by id, so lookups and election rules name the same one)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(tins)), 500):
+        for member in session.execute(_VG_MEMBERS_BY_TIN, {"run": run.id, "tins": chunk}):
+            _keep_first(found, member.tin, member.virtual_group_id)
+    return found
+
+
+def _keep_first(found: dict[str, str], tin: str, virtual_group: str) -> None:
+    if tin not in found or virtual_group < found[tin]:
+        found[tin] = virtual_group
 
 
 def years_with_runs(session: Session) -> list[int]:
@@ -373,136 +681,90 @@ def years_with_runs(session: Session) -> list[int]:
 
 def latest_run(session: Session, year: int | None = None) -> DeterminationRun:
     """The newest run of ``year`` (or of the newest year that has one)."""
-    query = select(DeterminationRun).order_by(
-        DeterminationRun.performance_year.desc(), DeterminationRun.run_number.desc()
-    )
-    if year is not None:
-        query = query.where(DeterminationRun.performance_year == year)
-    run = session.scalars(query.limit(1)).first()
-    if run is None:
-        where = f"performance year {year}" if year is not None else "any performance year"
-        raise NoDeterminationRun(
-            f"No eligibility determination has been loaded for {where}.",
-            fix="Ask the operator to run `openqpp eligibility determine --claims DIR --year Y`, "
-            "or choose a year that has a determination.",
-        )
-    return run
+    return find_run(session, year, None)
 
 
 def find_run(session: Session, year: int | None, run_number: int | None) -> DeterminationRun:
-    if run_number is None:
-        return latest_run(session, year)
-    query = select(DeterminationRun).where(DeterminationRun.run_number == run_number)
-    if year is not None:
-        query = query.where(DeterminationRun.performance_year == year)
-    run = session.scalars(query.order_by(DeterminationRun.performance_year.desc())).first()
+    """Run ``run_number`` (newest if None) of ``year`` (newest year if None); see
+    :func:`_run_choice`."""
+    choice = (year is not None, run_number is not None)
+    run: DeterminationRun | None = session.scalars(
+        _RUN_CHOICE[choice], {"year": year, "run_number": run_number}
+    ).first()
     if run is None:
-        raise NoDeterminationRun(
+        raise _no_run(year, run_number)
+    return run
+
+
+def _no_run(year: int | None, run_number: int | None) -> NoDeterminationRun:
+    if run_number is not None:
+        return NoDeterminationRun(
             f"There is no determination run {run_number}"
             + (f" for performance year {year}." if year else "."),
             fix="Leave out runNum to get the newest run, or list runs with "
             "`openqpp eligibility runs`.",
         )
-    return run
-
-
-def _practice_names(session: Session, tins: Iterable[str]) -> dict[str, Organisation]:
-    wanted = sorted(set(tins))
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        select(Organisation).where(
-            Organisation.kind == OrganisationKind.PRACTICE, Organisation.identifier.in_(wanted)
-        )
+    where = f"performance year {year}" if year is not None else "any performance year"
+    return NoDeterminationRun(
+        f"No eligibility determination has been loaded for {where}.",
+        fix="Ask the operator to run `openqpp eligibility determine --claims DIR --year Y`, "
+        "or choose a year that has a determination.",
     )
-    return {o.identifier: o for o in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenRun:
+    """The run a lookup read (chosen inside its statement)."""
+
+    performance_year: int
+    run_number: int
+    policy_unverified: tuple[str, ...]
 
 
 def _lookup_many(
-    session: Session, run: DeterminationRun, npis: Sequence[Npi]
-) -> dict[str, ClinicianView]:
-    individual_rows = session.scalars(
-        select(EligibilityResultRow).where(
-            EligibilityResultRow.npi.in_(npis),
-            EligibilityResultRow.run_id == run.id,
-            EligibilityResultRow.level == Level.INDIVIDUAL.value,
-        )
-    ).all()
-    clinicians = {
-        c.npi: c
-        for c in session.scalars(
-            select(RunClinician).where(RunClinician.run_id == run.id, RunClinician.npi.in_(npis))
-        )
-    }
-    tins = {r.tin for r in individual_rows if r.tin}
-    groups = {
-        r.tin: r
-        for r in session.scalars(
-            select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id,
-                EligibilityResultRow.level == Level.GROUP.value,
-                EligibilityResultRow.tin.in_(tins),
+    session: Session, npis: Sequence[Npi], *, year: int | None, run_number: int | None
+) -> tuple[ChosenRun, dict[str, ClinicianView]]:
+    statement = _RELATED_TO_NPIS[(year is not None, run_number is not None)]
+    at = {"npis": list(npis), "year": year, "run_number": run_number}
+    related = session.execute(statement, at).all()
+    found = next((row for row in related if row.role == "run"), None)
+    if found is None:
+        raise _no_run(year, run_number)
+    run = ChosenRun(found.run_year, found.run_number, tuple(found.policy_unverified or ()))
+    clinicians = {r.npi_of: r for r in related if r.role == "run" and r.npi_of is not None}
+    results: dict[ElectionKey, AnyRow] = {}
+    recorded: dict[ElectionKey, RecordedElection] = {}
+    virtual_groups: dict[str, str] = {}
+    for row in related:
+        if row.role == "vg":
+            _keep_first(virtual_groups, row.via_tin, row.virtual_group_id)
+        if row.level is None:  # the run, or an APM entity or virtual group with no result
+            continue
+        key = (row.level, row.entity_key)
+        results[key] = row
+        if row.election_id is not None:
+            election = confirmed_election(
+                row.election_kind, row.election_decided_at, row.election_id
             )
-        )
-        if r.tin
-    }
-    participants = session.scalars(
-        select(RunApmParticipant).where(
-            RunApmParticipant.run_id == run.id, RunApmParticipant.npi.in_(npis)
-        )
-    ).all()
-    vg_members = (
-        session.scalars(
-            select(RunVirtualGroupMember).where(
-                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(tins)
-            )
-        ).all()
-        if tins
-        else []
+            recorded[key] = RecordedElection(election, row.opt_out_id is not None)
+    scenarios = _with_elections(
+        run, {k: _scenario(r) for k, r in results.items()}, recorded, virtual_groups
     )
-    collective_keys = {p.apm_entity_id for p in participants} | {
-        m.virtual_group_id for m in vg_members
-    }
-    collective = (
-        {
-            (r.level, r.entity_key): r
-            for r in session.scalars(
-                select(EligibilityResultRow).where(
-                    EligibilityResultRow.run_id == run.id,
-                    EligibilityResultRow.level.in_(
-                        [Level.APM_ENTITY.value, Level.VIRTUAL_GROUP.value]
-                    ),
-                    EligibilityResultRow.entity_key.in_(collective_keys),
-                )
-            )
-        }
-        if collective_keys
-        else {}
-    )
-    names = _practice_names(session, tins)
-    scenarios = attach_elections(
-        session,
-        run,
-        {
-            (r.level, r.entity_key): _scenario(r)
-            for r in [*individual_rows, *groups.values(), *collective.values()]
-        },
-        virtual_groups={m.tin: m.virtual_group_id for m in vg_members},
-    )
-    by_npi: dict[str, list[EligibilityResultRow]] = defaultdict(list)
-    for row in individual_rows:
-        if row.npi:
-            by_npi[row.npi].append(row)
+    by_npi: dict[str, list[AnyRow]] = defaultdict(list)
+    for row in related:
+        if row.role != "run":
+            by_npi[row.npi_of].append(row)
     views: dict[str, ClinicianView] = {}
     for npi in npis:
-        rows = sorted(by_npi.get(npi, []), key=lambda r: r.tin or "")
+        mine = by_npi.get(npi, [])
+        own = sorted((r for r in mine if r.role == "individual"), key=lambda r: r.via_tin)
         clinician = clinicians.get(npi)
-        if not rows and clinician is None:
+        if not own and clinician is None:
             continue
         organizations = []
-        for row in rows:
-            tin = row.tin or ""
-            practice = names.get(tin)
+        for row in own:
+            tin = row.via_tin
+            at_tin = [r for r in mine if r.via_tin == tin]
             apms = tuple(
                 ApmView(
                     apm_entity_id=p.apm_entity_id,
@@ -511,21 +773,22 @@ def _lookup_many(
                     advanced_apm=p.advanced_apm,
                     result=scenarios.get((Level.APM_ENTITY.value, p.apm_entity_id)),
                 )
-                for p in participants
-                if p.npi == npi and p.tin == tin
+                for p in sorted(at_tin, key=lambda r: r.apm_entity_id or "")
+                if p.role == "apm"
             )
             vgs = tuple(
                 scenarios[(Level.VIRTUAL_GROUP.value, m.virtual_group_id)]
-                for m in vg_members
-                if m.tin == tin and (Level.VIRTUAL_GROUP.value, m.virtual_group_id) in scenarios
+                for m in sorted(at_tin, key=lambda r: r.virtual_group_id or "")
+                if m.role == "vg" and m.level is not None
             )
+            group = scenarios.get((Level.GROUP.value, tin))
             organizations.append(
                 OrganizationView(
                     tin=Tin(tin),
-                    name=practice.name if practice else None,
-                    address=practice.address if practice else None,
+                    name=row.practice_name,
+                    address=row.practice_address,
                     individual=scenarios[(row.level, row.entity_key)],
-                    group=scenarios[(Level.GROUP.value, tin)] if tin in groups else None,
+                    group=group,
                     apms=apms,
                     virtual_groups=vgs,
                 )
@@ -541,9 +804,9 @@ def _lookup_many(
             performance_year=run.performance_year,
             run_number=run.run_number,
             organizations=tuple(organizations),
-            policy_unverified=tuple(run.policy_unverified or ()),
+            policy_unverified=run.policy_unverified,
         )
-    return views
+    return run, views
 
 
 def lookup_npi(
@@ -551,8 +814,7 @@ def lookup_npi(
 ) -> ClinicianView:
     """A clinician's results at every TIN they billed under (individual and group scenarios)."""
     checked = Npi(npi)
-    run = find_run(session, year, run_number)
-    views = _lookup_many(session, run, [checked])
+    run, views = _lookup_many(session, [checked], year=year, run_number=run_number)
     if checked not in views:
         raise ClinicianNotFound(
             f"No individual clinician information exists for NPI {checked} in performance year "
@@ -565,11 +827,10 @@ def lookup_npi(
 
 def lookup_npis(
     session: Session, npis: Sequence[str], *, year: int | None = None
-) -> tuple[DeterminationRun, list[ClinicianView]]:
+) -> tuple[ChosenRun, list[ClinicianView]]:
     """Several clinicians at once (unknown NPIs are left out)."""
     checked = list(dict.fromkeys(Npi(n) for n in npis))
-    run = latest_run(session, year)
-    views = _lookup_many(session, run, checked)
+    run, views = _lookup_many(session, checked, year=year, run_number=None)
     return run, [views[n] for n in checked if n in views]
 
 
@@ -598,55 +859,18 @@ def roster(
             lines[line] = RosterLine(line, raw_tin, raw_npi, None, None, f"[{exc.code}] {exc}")
             continue
         valid.append((line, tin, npi))
-    tins = {t for _, t, _ in valid}
-    keys = {f"{t}/{n}" for _, t, n in valid if n}
-    found: dict[tuple[str, str], EligibilityResultRow] = {}
-    for chunk in _chunks(sorted(keys), 500):
-        for row in session.scalars(
-            select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id,
-                EligibilityResultRow.level == Level.INDIVIDUAL.value,
-                EligibilityResultRow.entity_key.in_(chunk),
-            )
-        ):
-            found[(row.level, row.entity_key)] = row
-    for chunk in _chunks(sorted(tins), 500):
-        for row in session.scalars(
-            select(EligibilityResultRow).where(
-                EligibilityResultRow.run_id == run.id,
-                EligibilityResultRow.level == Level.GROUP.value,
-                EligibilityResultRow.entity_key.in_(chunk),
-            )
-        ):
-            found[(row.level, row.entity_key)] = row
-    vg_members = {
-        m.tin: m.virtual_group_id
-        for chunk in _chunks(sorted(tins), 500)
-        for m in session.scalars(
-            select(RunVirtualGroupMember).where(
-                RunVirtualGroupMember.run_id == run.id, RunVirtualGroupMember.tin.in_(chunk)
-            )
-        )
-    }
-    scenarios = attach_elections(
-        session, run, {k: _scenario(r) for k, r in found.items()}, virtual_groups=vg_members
-    )
+    wanted: set[ElectionKey] = {(Level.GROUP.value, str(t)) for _, t, _ in valid}
+    wanted |= {(Level.INDIVIDUAL.value, f"{t}/{n}") for _, t, n in valid if n}
+    scenarios = scenario_views(session, run, wanted)
     for line, tin, npi in valid:
-        group = found.get((Level.GROUP.value, tin))
-        individual = found.get((Level.INDIVIDUAL.value, f"{tin}/{npi}")) if npi else None
+        group = scenarios.get((Level.GROUP.value, tin))
+        individual = scenarios.get((Level.INDIVIDUAL.value, f"{tin}/{npi}")) if npi else None
         error = None
         if group is None and individual is None:
             error = "No result for this TIN" + ("/NPI" if npi else "") + " in the determination."
         elif npi and individual is None:
             error = "This NPI did not bill under this TIN in the determination period."
-        lines[line] = RosterLine(
-            line,
-            tin,
-            npi,
-            scenarios[(individual.level, individual.entity_key)] if individual else None,
-            scenarios[(group.level, group.entity_key)] if group else None,
-            error,
-        )
+        lines[line] = RosterLine(line, tin, npi, individual, group, error)
     return run, [lines[k] for k in sorted(lines)]
 
 

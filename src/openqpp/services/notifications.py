@@ -5,9 +5,11 @@ transaction and sent after it commits (services/mail.py)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import OrganisationType, Role, describe, not_connected
@@ -34,21 +36,30 @@ def _info(row: Notification) -> NotificationInfo:
     return NotificationInfo(row.id, row.created_at, row.category, row.title, row.body, row.link)
 
 
-def recipients(session: Session, *, organisation_id: int, now: dt.datetime) -> list[str]:
-    """E-mail addresses of the active Security Officials and Staff Users of the organisation."""
-    rows = session.scalars(
-        select(User.email)
-        .join(RoleGrant, RoleGrant.user_fk == User.id)
-        .where(
-            RoleGrant.organisation_fk == organisation_id,
-            RoleGrant.status == "approved",
-            RoleGrant.role.in_(EMAIL_ROLES),
-            or_(RoleGrant.expires_at.is_(None), RoleGrant.expires_at > now),
-            User.active.is_(True),
-        )
-        .order_by(User.email)
+_RECIPIENTS_OF = (
+    select(RoleGrant.organisation_fk, User.email)
+    .join(RoleGrant, RoleGrant.user_fk == User.id)
+    .where(
+        RoleGrant.organisation_fk.in_(bindparam("organisations", expanding=True)),
+        RoleGrant.status == "approved",
+        RoleGrant.role.in_(EMAIL_ROLES),
+        or_(RoleGrant.expires_at.is_(None), RoleGrant.expires_at > bindparam("now")),
+        User.active.is_(True),
     )
-    return sorted(set(rows))
+)
+"""E-mail addresses of the active Security Officials and Staff Users of organisations, read for
+all the notifications of a request at once (a registry's batch of elections notifies every
+practice it elected for)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    organisation_id: int
+    category: str
+    title: str
+    body: str
+    link: str | None
+    election_id: int | None = None
 
 
 def notify(
@@ -64,29 +75,55 @@ def notify(
     now: dt.datetime | None = None,
 ) -> NotificationInfo:
     """Record a notification for the organisation and queue an e-mail to each recipient."""
+    new = NewNotification(organisation_id, category, title, body, link, election_id)
+    (info,) = notify_many(session, [new], mailer=mailer, now=now)
+    return info
+
+
+def notify_many(
+    session: Session,
+    notifications: Sequence[NewNotification],
+    *,
+    mailer: mail.SmtpMailer | None,
+    now: dt.datetime | None = None,
+) -> list[NotificationInfo]:
+    """:func:`notify` for several at once: one multi-row INSERT and one read of the
+    recipients of all their organisations."""
     moment = now or utcnow()
-    row = Notification(
-        organisation_id=organisation_id,
-        created_at=moment,
-        category=category,
-        title=title[:200],
-        body=body,
-        link=link,
-        election_id=election_id,
-    )
-    session.add(row)
-    session.flush()
-    text = body + (f"\n\nSee it in openqpp: {link}" if link else "")
-    for address in recipients(session, organisation_id=organisation_id, now=moment):
-        mail.queue(
-            session,
-            to_address=address,
-            subject=f"[openqpp] {title}",
-            body=text,
-            notification_id=row.id,
+    rows = [
+        Notification(
+            organisation_id=n.organisation_id,
+            created_at=moment,
+            category=n.category,
+            title=n.title[:200],
+            body=n.body,
+            link=n.link,
+            election_id=n.election_id,
         )
+        for n in notifications
+    ]
+    if not rows:
+        return []
+    session.add_all(rows)
+    session.flush()
+    people: dict[int, set[str]] = defaultdict(set)
+    ids = sorted({n.organisation_id for n in notifications})
+    for organisation_id, address in session.execute(
+        _RECIPIENTS_OF, {"organisations": ids, "now": moment}
+    ):
+        people[organisation_id].add(address)
+    for new, row in zip(notifications, rows, strict=True):
+        text = new.body + (f"\n\nSee it in openqpp: {new.link}" if new.link else "")
+        for address in sorted(people.get(new.organisation_id, ())):
+            mail.queue(
+                session,
+                to_address=address,
+                subject=f"[openqpp] {new.title}",
+                body=text,
+                notification_id=row.id,
+            )
     mail.deliver_after_commit(session, mailer)
-    return _info(row)
+    return [_info(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,31 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
-from tests.support.elections_world import NOW_2022, World
+from tests.support.elections_world import GREEN, NOW_2022, World
 
 from openqpp.batch.demo import GREENVILLE_PODIATRY
 from openqpp.core.elections import AlreadyElected
 from openqpp.db.models import AuditRecord, Election
 from openqpp.services import audit, elections
+from openqpp.services.elections.common import election_facts, run_for
 
 RACERS = 50
+
+
+def _opt_in_greenville_as_a_group(world: World, user_id: str) -> None:
+    """Another request's election, committed in a transaction of its own."""
+    with world.factory.begin() as session:
+        elections.confirm(
+            session,
+            principal=world.principal(user_id),
+            year=2022,
+            level="group",
+            tin=GREENVILLE_PODIATRY,
+            kind="opt_in",
+            typed="CONFIRM",
+            now=NOW_2022,
+            context=audit.RequestContext(),
+        )
 
 
 def test_fifty_racing_confirmations_make_one_election_and_forty_nine_already_elected(
@@ -85,18 +102,7 @@ def test_a_race_lost_after_every_check_passed_is_still_already_elected(world: Wo
             late, principal=principal, request=request, year=2022, now=NOW_2022,
             channel=Channel.WEB,
         )  # fmt: skip
-        with world.factory.begin() as early:
-            elections.confirm(
-                early,
-                principal=world.principal("sam.smith"),
-                year=2022,
-                level="group",
-                tin=GREENVILLE_PODIATRY,
-                kind="opt_in",
-                typed="CONFIRM",
-                now=NOW_2022,
-                context=audit.RequestContext(),
-            )
+        _opt_in_greenville_as_a_group(world, "sam.smith")
         with pytest.raises(AlreadyElected) as caught:
             records.insert_election(
                 late, decided, principal=principal, channel=Channel.WEB, request_id=None
@@ -148,3 +154,41 @@ def test_racing_repeats_of_one_request_with_its_idempotency_key_all_get_its_resu
     assert len({repr(b) for b in bodies}) == 1, bodies
     with world.factory() as session:
         assert len(session.scalars(select(Election)).all()) == 1
+
+
+def test_a_batch_that_loses_a_race_for_one_entity_inserts_none_and_names_that_entity(
+    world: World,
+) -> None:
+    """A batch's elections go in as one multi-row insert: when another request elected one of
+    its entities after the rules passed, none of the batch is inserted and the refusal names
+    the entity that lost (its position in the batch)."""
+    from openqpp.core.elections import Channel, ElectionKind, ElectionRequest, Entity
+    from openqpp.services.elections import records
+
+    principal = world.principal("sam.smith")
+    green = Entity.individual(GREENVILLE_PODIATRY, GREEN)
+    requests = [
+        ElectionRequest(green, ElectionKind.OPT_IN, "CONFIRM"),
+        ElectionRequest(Entity.group(GREENVILLE_PODIATRY), ElectionKind.VOLUNTARY, "confirm"),
+    ]
+    with world.factory.begin() as late:
+        run = run_for(late, 2022)
+        facts = election_facts(late, run, 2022, [r.entity for r in requests])
+        decided = [
+            records.decide(
+                late, principal=principal, request=r, year=2022, now=NOW_2022,
+                channel=Channel.WEB, run=run, facts=facts,
+            )
+            for r in requests
+        ]  # fmt: skip
+        _opt_in_greenville_as_a_group(world, "lee.wong")
+        with pytest.raises(records.RaceLost) as caught:
+            records.insert_elections(
+                late, decided, principal=principal, channel=Channel.WEB, request_id=None
+            )
+    assert caught.value.position == 1
+    assert caught.value.error.code == "OQ-ELECT-002"
+    assert caught.value.error.existing.kind.value == "opt_in"
+    with world.factory() as session:
+        (row,) = session.scalars(select(Election)).all()
+    assert (row.level, row.actor) == ("group", "lee.wong")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.support.elections_world import DEBARA, NOW_2022, World
+from tests.support.elections_world import DEBARA, GREEN, NOW_2022, World
 from tests.support.live import free_port
 from tests.support.smtp import Inbox, smtp_server
 
-from openqpp.batch.demo import MIAMI_MEDICAL
+from openqpp.batch.demo import GREENVILLE_PODIATRY, MIAMI_MEDICAL
 from openqpp.core.access import OrganisationType
 from openqpp.core.elections import ElectionRefused
 from openqpp.db.models import EmailOutbox, Notification
@@ -114,3 +114,41 @@ def test_notifications_are_shown_only_to_people_of_the_organisation(world: World
             organisation_type=OrganisationType.PRACTICE,
             identifier=MIAMI_MEDICAL,
         )
+
+
+def test_one_registry_batch_for_two_practices_tells_each_practice_once_and_only_its_people(
+    world: World, smtp_server: Inbox
+) -> None:
+    mailer = mail.SmtpMailer(host=smtp_server.host, port=smtp_server.port, sender="qpp@example.org")
+    with world.factory.begin() as session:
+        elections.submit(
+            session,
+            principal=world.principal("jordan.rivera"),
+            items=[
+                elections.SubmitItem(tin=MIAMI_MEDICAL, npi=DEBARA, decision="opt_in"),
+                elections.SubmitItem(tin=GREENVILLE_PODIATRY, npi=GREEN, decision="voluntary"),
+            ],
+            year=2022,
+            typed="CONFIRM",
+            now=NOW_2022,
+            context=audit.RequestContext(request_id="api-2"),
+            mailer=mailer,
+        )
+    by_practice = {
+        practice: sorted(r for _, rcpts, m in smtp_server.messages if practice in m["Subject"]
+                         for r in rcpts)
+        for practice in ("Miami Medical", "Greenville Podiatry")
+    }  # fmt: skip
+    assert by_practice == {
+        "Miami Medical": ["maria.garcia@example.org", "sam.smith@example.org"],
+        "Greenville Podiatry": ["lee.wong@example.org", "sam.smith@example.org"],
+    }
+    with world.factory() as session:
+        rows = session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert len(rows) == 2
+    assert {row.title.split(" for ")[1].split(" (")[0] for row in rows} == {
+        "Miami Medical",
+        "Greenville Podiatry",
+    }
+    made = "American Academy of Neurology made 1 election"
+    assert all(row.title.startswith(made) for row in rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from openqpp.core.access import Invalid, OrganisationRef, OrganisationType
@@ -77,12 +77,15 @@ def normalise_identifier(kind: OrganisationType, raw: str) -> str:
     return value
 
 
+_BY_KIND_AND_IDENTIFIER = select(Organisation).where(
+    Organisation.kind == bindparam("kind"), Organisation.identifier == bindparam("identifier")
+)
+"""Built once: elections and lookups ask for an organisation several times per request."""
+
+
 def find(session: Session, kind: OrganisationType, identifier: str) -> Organisation | None:
     return session.scalar(
-        select(Organisation).where(
-            Organisation.kind == OrganisationKind(kind.value),
-            Organisation.identifier == identifier,
-        )
+        _BY_KIND_AND_IDENTIFIER, {"kind": OrganisationKind(kind.value), "identifier": identifier}
     )
 
 

@@ -45,18 +45,18 @@ from openqpp.core.eligibility import Level, Status
 from openqpp.core.errors import InvalidValue, OpenQppError
 from openqpp.db.models import DeterminationRun, Election, IdempotencyRecord, Organisation
 from openqpp.services import audit, mail, notifications
-from openqpp.services.access import organisations
+from openqpp.services.access.authorize import practice_directory
 from openqpp.services.access.principals import Principal
 from openqpp.services.elections.common import (
     Acting,
+    ElectionFacts,
     ElectionInfo,
     acting,
     begin_writes,
+    election_facts,
     election_info,
     election_row,
-    eligibility_of,
     entity_from,
-    existing_for,
     iso,
     policy_for,
     provisional_authority,
@@ -97,26 +97,100 @@ def decide(
     year: int,
     now: dt.datetime,
     channel: Channel,
+    run: DeterminationRun | None = None,
+    facts: ElectionFacts | None = None,
 ) -> Decided:
-    """Every rule for one request, in the core's order; raises the refusal."""
+    """Every rule for one request, in the core's order; raises the refusal. ``run``: the year's
+    newest run when the caller already read it; ``facts``: what the rules ask about the
+    entity, when the caller read them for many entities at once (:func:`election_facts`)."""
     policy = policy_for(year)
-    check_level(request.entity, provisional_authority(principal), policy)
-    who = acting(session, principal=principal, entity=request.entity, year=year, now=now)
-    run = run_for(session, year)
+    entity = request.entity
+    check_level(entity, provisional_authority(principal), policy)
+    directory = (
+        facts.directory
+        if facts is not None
+        else practice_directory(session, [entity.tin] if entity.tin else [])
+    )
+    who = acting(session, principal=principal, entity=entity, year=year, now=now,
+                 directory=directory)  # fmt: skip
+    run = run or run_for(session, year)
+    if facts is None:
+        facts = election_facts(session, run, year, [entity], directory=directory)
     approval = check_election(
         request,
         policy=policy,
-        eligibility=eligibility_of(session, run, request.entity),
-        existing=existing_for(session, year, request.entity),
+        eligibility=facts.eligibility(run, entity),
+        existing=facts.existing(entity),
         authority=who.authority,
         now=now,
         channel=channel,
     )
-    practice_id = None
-    if request.entity.tin is not None:
-        practice = organisations.practice_by_tin(session, request.entity.tin)
-        practice_id = practice.id if practice else None
-    return Decided(approval, who, run, practice_id)
+    return Decided(approval, who, run, facts.practice_id(entity))
+
+
+class RaceLost(Exception):
+    """Another request elected for an entity between the rules' check and the insert: the
+    entity at ``position`` of the batch, and its "already elected" refusal."""
+
+    def __init__(self, position: int, error: AlreadyElected) -> None:
+        super().__init__(error.message)
+        self.position = position
+        self.error = error
+
+
+def insert_elections(
+    session: Session,
+    decided: Sequence[Decided],
+    *,
+    principal: Principal,
+    channel: Channel,
+    request_id: str | None,
+    on_behalf_of_id: int | None = None,
+) -> list[Election]:
+    """Insert the elections in one SAVEPOINT (one multi-row INSERT); when a concurrent winner
+    holds one of the entities, nothing is inserted and :class:`RaceLost` names the first."""
+    rows = [
+        _election_row(
+            d, principal=principal, channel=channel, request_id=request_id,
+            on_behalf_of_id=on_behalf_of_id,
+        )
+        for d in decided
+    ]  # fmt: skip
+    begin_writes(session)
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except IntegrityError:
+        for position, item in enumerate(decided):
+            entity = item.approval.entity
+            year = item.approval.performance_year
+            winner = election_row(session, year, entity)
+            if winner is not None:
+                error = already_elected(entity, existing_election(winner), window_for(year))
+                raise RaceLost(position, error) from None
+        raise  # pragma: no cover - the constraint names only (year, level, entity)
+    return rows
+
+
+def record_elections(
+    session: Session,
+    decided: Sequence[Decided],
+    *,
+    principal: Principal,
+    channel: Channel,
+    context: audit.RequestContext,
+) -> list[tuple[Election, Decided]]:
+    """:func:`insert_elections` and their audit records, flushed together (:class:`RaceLost`
+    when another request took one of the entities: nothing is recorded)."""
+    rows = insert_elections(
+        session, decided, principal=principal, channel=channel, request_id=context.request_id
+    )
+    recorded = list(zip(rows, decided, strict=True))
+    for row, item in recorded:
+        audit_election(session, row, item, principal=principal, context=context, flush=False)
+    session.flush()
+    return recorded
 
 
 def insert_election(
@@ -128,10 +202,28 @@ def insert_election(
     request_id: str | None,
     on_behalf_of_id: int | None = None,
 ) -> Election:
-    """Insert the election in a SAVEPOINT; a concurrent winner makes it "already elected"."""
+    """:func:`insert_elections` of one; a concurrent winner makes it "already elected"."""
+    try:
+        (row,) = insert_elections(
+            session, [decided], principal=principal, channel=channel,
+            request_id=request_id, on_behalf_of_id=on_behalf_of_id,
+        )  # fmt: skip
+    except RaceLost as lost:
+        raise lost.error from None
+    return row
+
+
+def _election_row(
+    decided: Decided,
+    *,
+    principal: Principal,
+    channel: Channel,
+    request_id: str | None,
+    on_behalf_of_id: int | None,
+) -> Election:
     approval = decided.approval
     entity = approval.entity
-    row = Election(
+    return Election(
         performance_year=approval.performance_year,
         level=entity.level.value,
         entity_key=entity.key,
@@ -154,18 +246,6 @@ def insert_election(
         confirmation_text=approval.confirmation_text,
         request_id=request_id,
     )
-    begin_writes(session)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        winner = election_row(session, approval.performance_year, entity)
-        if winner is None:  # pragma: no cover - the constraint names only this
-            raise
-        window = window_for(approval.performance_year)
-        raise already_elected(entity, existing_election(winner), window) from None
-    return row
 
 
 def audit_election(
@@ -175,7 +255,9 @@ def audit_election(
     *,
     principal: Principal,
     context: audit.RequestContext,
+    flush: bool = True,
 ) -> None:
+    """The election's audit record; ``flush=False`` when the caller flushes many at once."""
     entity = decided.approval.entity
     if entity.level is Level.APM_ENTITY:
         on_behalf = audit.OnBehalfOf(
@@ -208,6 +290,7 @@ def audit_election(
         },
         acting_organisation_id=acting_org if acting_org != decided.practice_id else None,
         at=row.decided_at,
+        flush=flush,
     )
 
 
@@ -224,6 +307,7 @@ def notify_intermediary_elections(
     for row, decided in recorded:
         if decided.acting.via_registry and decided.practice_id is not None:
             by_practice.setdefault(decided.practice_id, []).append((row, decided))
+    new: list[notifications.NewNotification] = []
     for practice_id, items in by_practice.items():
         practice = session.get(Organisation, practice_id)
         registry = session.get(Organisation, items[0][1].acting.acting_organisation_id or 0)
@@ -253,17 +337,17 @@ def notify_intermediary_elections(
             "operator of this server."
         )
         link = f"/eligibility-reporting/{year}/practices/{practice.identifier}"
-        notifications.notify(
-            session,
-            organisation_id=practice_id,
-            category="election",
-            title=title,
-            body=body,
-            link=link,
-            election_id=items[0][0].id,
-            mailer=mailer,
-            now=now,
+        new.append(
+            notifications.NewNotification(
+                organisation_id=practice_id,
+                category="election",
+                title=title,
+                body=body,
+                link=link,
+                election_id=items[0][0].id,
+            )
         )
+    notifications.notify_many(session, new, mailer=mailer, now=now)
 
 
 # ---------------------------------------------------------------- idempotency
@@ -643,6 +727,13 @@ def submit(
     seen: dict[str, int] = {}
     outcomes: list[EntityOutcome] = []
     decided: list[tuple[EntityOutcome, Decided]] = []
+    try:
+        run: DeterminationRun | None = run_for(session, chosen_year)
+    except OpenQppError:
+        run = None  # each entity meets the refusal in decide, after its own earlier checks
+    facts = election_facts(
+        session, run, chosen_year, [r.entity for _, r in parsed if r is not None]
+    )
     for outcome, request in parsed:
         if request is None:
             outcomes.append(outcome)
@@ -670,6 +761,8 @@ def submit(
                 year=chosen_year,
                 now=now,
                 channel=Channel.API,
+                run=run,
+                facts=facts,
             )
         except OpenQppError as exc:
             outcomes.append(_refused(outcome, exc))
@@ -681,27 +774,24 @@ def submit(
         if replay is not None:
             return Submitted(replay.status_code, replay.body, replayed=True)
         raise ElectionsRefused(outcomes)
-    recorded: list[tuple[Election, Decided]] = []
-    for outcome, result in decided:
-        try:
-            row = insert_election(
-                session,
-                result,
-                principal=principal,
-                channel=Channel.API,
-                request_id=context.request_id,
-            )
-        except AlreadyElected as exc:
-            replay = stored_response(session, scope=scope, key=key, fingerprint_=print_)
-            if replay is not None:
-                return Submitted(replay.status_code, replay.body, replayed=True)
-            raise ElectionsRefused(
-                [_refused(o, exc) if o.index == outcome.index else o for o in outcomes]
-            ) from None
-        audit_election(session, row, result, principal=principal, context=context)
-        recorded.append((row, result))
+    try:
+        recorded = record_elections(
+            session,
+            [result for _, result in decided],
+            principal=principal,
+            channel=Channel.API,
+            context=context,
+        )
+    except RaceLost as lost:
+        replay = stored_response(session, scope=scope, key=key, fingerprint_=print_)
+        if replay is not None:
+            return Submitted(replay.status_code, replay.body, replayed=True)
+        lost_index = decided[lost.position][0].index
+        raise ElectionsRefused(
+            [_refused(o, lost.error) if o.index == lost_index else o for o in outcomes]
+        ) from None
     notify_intermediary_elections(session, recorded, principal=principal, mailer=mailer, now=now)
-    infos = tuple(election_info(session, row) for row, _ in recorded)
+    infos = tuple(election_info(session, row, opted_out=False) for row, _ in recorded)
     run = recorded[0][1].run
     body = {"data": [opt_in_item_from_election(info, run) for info in infos]}
     store_response(
