@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.types import Message
 
 from openqpp.core.errors import OpenQppError
 from openqpp.services import access
@@ -76,14 +77,30 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     one chunk are held in memory."""
     limit = body_limit(request) if limit is None else limit
     check_content_length(request, limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    refuse_body_past(request, limit, lambda _: _too_large(limit))
+    return await request.body()
+
+
+def refuse_body_past(request: Request, limit: int, refusal: Callable[[int], OpenQppError]) -> None:
+    """From now on, the body of ``request`` is refused with ``refusal(limit)`` as soon as
+    more than ``limit`` bytes of it have arrived, with or without a Content-Length. The count
+    is kept where the bytes come in, so it holds for :func:`read_body` and for the multipart
+    uploads alike (Starlette's form parser would read a chunked body to its end, spooling files
+    to disk, before any file could be measured)."""
+    receive = request.receive
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise refusal(limit)
+        return message
+
+    # Starlette reads the body through the request's receive channel; it has no public setter.
+    request._receive = counted
 
 
 # ---------------------------------------------------------------- rate

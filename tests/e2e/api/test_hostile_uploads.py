@@ -289,33 +289,55 @@ def test_a_body_over_the_limit_is_refused_413_with_a_code(site: Site, declared: 
     assert stored(site.world) == before
 
 
-def test_a_chunked_upload_over_the_limit_is_refused_with_a_code(site: Site) -> None:
-    """The practice upload with no Content-Length to check first: refused all the same
-    (OQ-SUB-202, the file over the limit)."""
-    app = app_for(site.world.url, max_request_bytes=1 << 20)
+@pytest.mark.parametrize("route", ["practice", "registry"])
+def test_a_chunked_upload_over_the_limit_is_refused_as_it_streams_in(
+    site: Site, route: str
+) -> None:
+    """The two multipart upload pages with no Content-Length to check first (64 KiB limit per
+    file): 40 MiB sent in 64 KiB chunks is refused 413 with its code as soon as the page's cap
+    has arrived (practice: one file; registry: 50 files), not after the form parser spooled
+    all of it to disk, and nothing is stored."""
+    limit = 64 << 10
+    app = app_for(site.world.url, max_request_bytes=limit, upload_max_file_bytes=limit)
     client = TestClient(app)
-    csrf = sign_in(client, "maria.garcia", PASSWORD)
-    before = stored(site.world)
+    csrf = sign_in(client, "maria.garcia" if route == "practice" else "alex.chen", PASSWORD)
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
     boundary = "chunked-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.json"'
-            "\r\nContent-Type: application/json\r\n\r\n"
-        ).encode()
-        + b'{"pad": "'
-        + b"x" * (2 << 20)
-        + f'"}}\r\n--{boundary}--\r\n'.encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        + (f'--{boundary}\r\nContent-Disposition: form-data; name="year"\r\n\r\n2022\r\n')
+        + f'--{boundary}\r\nContent-Disposition: form-data; name="'
+        + ("file" if route == "practice" else "files")
+        + '"; filename="big.json"\r\nContent-Type: application/json\r\n\r\n{"pad": "'
+    ).encode()
+    pulled = 0
+
+    def body() -> Any:
+        nonlocal pulled
+        yield head
+        chunk = b"x" * (64 << 10)
+        for _ in range(640):  # 40 MiB
+            pulled += len(chunk)
+            yield chunk
+
+    before = stored(site.world)
+    response = raw_request(
+        app,
+        "POST",
+        (PRACTICE_UPLOAD if route == "practice" else REGISTRY_UPLOADS).encode(),
+        headers=[
+            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"cookie", cookies.encode()),
+            (b"x-forwarded-proto", b"http"),
+        ],
+        body=body(),
     )
-    response = client.post(
-        PRACTICE_UPLOAD,
-        content=_chunked(body),
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    # Without a length to refuse first, the form is read (Starlette spools files past 1 MiB to
-    # disk; cap bodies at the proxy, docs/operations.md) and the file is refused as too large.
-    assert response.status_code in (413, 422)
-    assert "OQ-SUB-202" in _codes(response.text)
+    assert response.status_code == 413, response.text[-2000:]
+    assert ("OQ-SUB-202" if route == "practice" else "OQ-UPLOAD-002") in " ".join(
+        _codes(response.text)
+    ), response.text[-2000:]
+    cap = limit * (51 if route == "registry" else 1) + (1 << 20)  # the page's cap, generously
+    assert pulled <= cap + (64 << 10), (pulled, cap)  # and at most the chunk that crossed it
     assert stored(site.world) == before
 
 

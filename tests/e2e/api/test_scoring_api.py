@@ -223,6 +223,27 @@ def test_score_preview_needs_a_token_and_refuses_bad_input(
     assert scaled.json()["data"]["score"]["metadata"]["paymentAdjustment"]["scalingFactor"] == 2
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_score_preview_refuses_a_body_over_the_limit_as_it_arrives(
+    world: World, miami: dict[str, str], declared: bool
+) -> None:
+    """4 KiB limit: 64 KiB of JSON, its length declared or streamed in 1 KiB chunks, is 413
+    OQ-REQ-413 (the same reader, web/limits.read_body, as the other JSON APIs)."""
+    app = create_app(
+        Settings(database_url=world.url, log_level="warning", clock=CLOCK_2019,
+                 max_request_bytes=4096)
+    )  # fmt: skip
+    body = b'{"pad": "' + b"x" * (64 << 10) + b'"}'
+    chunks = (body[i : i + 1024] for i in range(0, len(body), 1024))
+    response = TestClient(app).post(
+        f"{BASE}/score-preview",
+        content=body if declared else chunks,
+        headers={**miami, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "OQ-REQ-413"
+
+
 def test_a_session_posting_a_preview_sends_the_csrf_header(
     client: TestClient,
 ) -> None:

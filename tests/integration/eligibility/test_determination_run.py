@@ -117,6 +117,22 @@ def test_roster_over_ten_thousand_rows_is_refused(loaded_run: str) -> None:
     assert response.json()["error"]["code"] == "OQ-ROSTER-003"
 
 
+def test_roster_lines_end_at_any_newline_and_unreadable_csv_is_refused(loaded_run: str) -> None:
+    client = _client(loaded_run)
+    # A bare carriage return ends a line (it made the CSV reader raise: a 500 before).
+    answered = client.post(
+        "/api/eligibility/roster", content=f"tin,npi\r{MIAMI_MEDICAL},{DEBARA}\r"
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["data"]["results"][0]["individual"]["status"] == "opt_in_eligible"
+    oversized_field = "tin,npi\n" + "1" * 200_000 + ",\n"
+    refused = client.post("/api/eligibility/roster", content=oversized_field)
+    assert refused.status_code == 400
+    # Its own code: OQ-ROSTER-004 is the roster past its size limit (413).
+    assert refused.json()["error"]["code"] == "OQ-ROSTER-006"
+    assert "at line 2" in refused.json()["error"]["message"]
+
+
 def test_stats_count_results_by_level_and_status(loaded_run: str) -> None:
     data = _client(loaded_run).get("/api/eligibility/stats?year=2019").json()["data"]
     assert data["counts"]["group"] == {"eligible": 1, "opt_in_eligible": 1}
@@ -233,3 +249,24 @@ def test_tins_are_shown_in_full_only_to_callers_entitled_to_the_practice(loaded_
     assert tin({"Authorization": f"Bearer {greenville}"}) == "XXXXXXXXXX"
     bad = client.get(f"/api/eligibility/npi/{DEBARA}", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_a_recorded_run_leaves_the_planner_statistics_of_its_tables(loaded_run: str) -> None:
+    """PostgreSQL: the run's tables are analysed with the run, so the first lookups after a
+    load are planned from the new rows, not from empty tables (see services.eligibility)."""
+    if not loaded_run.startswith("postgresql"):
+        pytest.skip("SQLite's planner is left without statistics on purpose")
+    from sqlalchemy import text
+
+    with database.session_factory(loaded_run)() as session:
+        analysed = set(
+            session.scalars(
+                text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()")
+            )
+        )
+        tuples = session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'eligibility_results'")
+        )
+    assert {"eligibility_results", "run_clinicians"} <= analysed
+    assert tuples is not None
+    assert tuples > 0

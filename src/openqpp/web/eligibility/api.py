@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from openqpp.core.errors import InvalidValue, OpenQppError
+from openqpp.core.errors import InvalidValue, Location, OpenQppError
 from openqpp.services import database
 from openqpp.services import eligibility_lookup as lookup
 from openqpp.services.access import Principal
@@ -92,7 +92,7 @@ async def npi_lookup(npi: str, request: Request, year: Year = None, run: RunNum 
 
     def answer() -> Response:
         principal = optional_principal(request)
-        with database.session_factory(request.app.state.settings.database_url)() as db:
+        with database.reading(request.app.state.settings.database_url) as db:
             try:
                 view = lookup.lookup_npi(db, npi, year=year, run_number=run)
                 shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
@@ -157,8 +157,17 @@ def run_stats(db: Db, year: Year = None) -> Response:
 
 
 def _roster_entries(text: str) -> list[tuple[int, str, str | None]]:
-    reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidValue(
+            f"The roster is not readable CSV at line {reader.line_num}: {exc}.",
+            fix="Send plain CSV (comma-separated, quote a field that holds a comma, quote or "
+            "newline) with a header row `tin,npi`.",
+            code="OQ-ROSTER-006",
+            location=Location(line=reader.line_num),
+        ) from None
     if not rows:
         raise InvalidValue(
             "The roster is empty.",

@@ -23,6 +23,7 @@ from openqpp.web import pages
 from openqpp.web.access.deps import api_principal, transaction
 from openqpp.web.api_errors import error_responses
 from openqpp.web.errors import error_body
+from openqpp.web.limits import PayloadTooLarge, read_body
 
 router = APIRouter(prefix="/api/submissions/submissions", tags=["scoring"])
 
@@ -92,10 +93,6 @@ ERRORS = error_responses(
 )
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _refused(exc: scoring_cms.ScoreRequestError) -> JSONResponse:
     return JSONResponse(
         error_body(
@@ -103,21 +100,6 @@ def _refused(exc: scoring_cms.ScoreRequestError) -> JSONResponse:
         ),
         status_code=exc.http_status,
     )
-
-
-async def _body(request: Request) -> bytes:
-    limit: int = request.app.state.settings.max_request_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _too_large(request: Request) -> JSONResponse:
@@ -157,8 +139,8 @@ async def score_preview(
     principal: access.Principal = Depends(api_principal),
 ) -> JSONResponse:
     try:
-        body = await _body(request)
-    except BodyTooLarge:
+        body = await read_body(request)
+    except PayloadTooLarge:
         return _too_large(request)
     now = pages.now(request)
     settings = request.app.state.settings

@@ -20,6 +20,7 @@ from openqpp.services import access
 from openqpp.services.submissions import attestation, overview
 from openqpp.web.access.deps import context, page_user, transaction
 from openqpp.web.access.security import require_csrf
+from openqpp.web.limits import refuse_body_past
 from openqpp.web.pages import CLINICIAN, PRACTICE, now, render, year_of
 
 router = APIRouter(include_in_schema=False)
@@ -93,6 +94,7 @@ async def _upload(
     declared = request.headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > limit + MULTIPART_ALLOWANCE:
         raise overview.too_large(limit, int(declared))  # before the body is read
+    refuse_body_past(request, limit + MULTIPART_ALLOWANCE, lambda _: overview.too_large(limit))
     await require_csrf(request)
     form = await request.form()
     item = form.get("file")

@@ -22,6 +22,7 @@ from openqpp.services.submissions import uploads
 from openqpp.web import pages
 from openqpp.web.access.deps import context, page_user, transaction
 from openqpp.web.access.security import require_csrf
+from openqpp.web.limits import refuse_body_past
 from openqpp.web.pages import now, render
 
 router = APIRouter(include_in_schema=False)
@@ -64,17 +65,24 @@ async def typed_from_form(request: Request) -> str:
 
 
 async def limit_upload_body(request: Request) -> None:
-    """Refuse a body larger than 50 files at the size limit before it is read."""
+    """Refuse a body larger than 50 files at the size limit: before it is read when it
+    declares its length, else as soon as that much has arrived."""
     declared = request.headers.get("content-length", "")
     limit = max_file_bytes(request)
     cap = limit * (uploads.MAX_FILES + 1) + MULTIPART_OVERHEAD
-    if declared.isdigit() and int(declared) > cap:
-        raise uploads.FileTooLarge(
-            f"The upload is {int(declared):,} bytes, more than {uploads.MAX_FILES} files of at "
-            f"most {limit:,} bytes each, so nothing was uploaded.",
+
+    def too_large(size: int) -> uploads.FileTooLarge:
+        told = f"is {size:,} bytes" if size > cap else f"passed {size:,} bytes"
+        return uploads.FileTooLarge(
+            f"The upload {told}, more than {uploads.MAX_FILES} files of at most {limit:,} bytes "
+            "each, so nothing was uploaded.",
             fix=f"Upload at most {uploads.MAX_FILES} files at a time, each at most {limit:,} "
             "bytes.",
         )
+
+    if declared.isdigit() and int(declared) > cap:
+        raise too_large(int(declared))
+    refuse_body_past(request, cap, too_large)
 
 
 async def uploaded_files(request: Request) -> list[tuple[str, bytes]]:
