@@ -43,6 +43,25 @@ def see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+def refused(
+    request: Request,
+    template: str,
+    exc: OpenQppError,
+    problem: dict[str, str],
+    *,
+    page: Any = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """``template`` again with the refusal in its error summary (CMS Design System pattern),
+    its code, the fields as they were sent, and the refusal's status."""
+    return render(
+        request,
+        template,
+        {"page": page, "errors": [problem], "error_code": exc.code, "values": values or {}},
+        status_code=getattr(exc, "http_status", 400),
+    )
+
+
 # ---------------------------------------------------------------- sign-in
 
 
@@ -204,12 +223,7 @@ def request_role(
             codes={"OQ-ACCESS-004": "role"},
             default="identifier",
         )
-        return render(
-            request,
-            "access/request_role.html",
-            {"errors": [problem], "values": values, "code": exc.code},
-            status_code=getattr(exc, "http_status", 400),
-        )
+        return refused(request, "access/request_role.html", exc, problem, values=values)
     return see_other(f"/account?requested={grant.id}")
 
 
@@ -251,7 +265,6 @@ def _decision_refused(
 ) -> HTMLResponse:
     """The page the decision was made on (an organisation's, else the account page) again,
     with the refusal in its error summary."""
-    values = {"errors": [problem], "error_code": exc.code}
     parts = next_path.strip("/").split("/")
     with transaction(request) as session:
         if len(parts) == 3 and parts[0] == "organisations":
@@ -261,16 +274,9 @@ def _decision_refused(
                 organisation_type=forms.kind(parts[1]),
                 identifier=parts[2],
             )
-            return render(
-                request,
-                "access/organisation.html",
-                {"page": organisation, **values},
-                status_code=exc.http_status,
-            )
+            return refused(request, "access/organisation.html", exc, problem, page=organisation)
         account = access.account_page(session, principal=principal)
-    return render(
-        request, "access/account.html", {"page": account, **values}, status_code=exc.http_status
-    )
+    return refused(request, "access/account.html", exc, problem, page=account)
 
 
 # ---------------------------------------------------------------- organisations
@@ -329,16 +335,13 @@ def create_token(
                 organisation_type=forms.kind(kind),
                 identifier=identifier,
             )
-        return render(
+        return refused(
             request,
             "access/tokens.html",
-            {
-                "page": page,
-                "errors": [problem],
-                "error_code": exc.code,
-                "values": {"label": label, "expires_on": expires_on},
-            },
-            status_code=exc.http_status,
+            exc,
+            problem,
+            page=page,
+            values={"label": label, "expires_on": expires_on},
         )
     return render(
         request,
@@ -414,16 +417,13 @@ def authorise_client(
                 organisation_type=forms.kind("practice"),
                 identifier=tin,
             )
-        return render(
+        return refused(
             request,
             "access/clients.html",
-            {
-                "page": page,
-                "errors": [problem],
-                "error_code": exc.code,
-                "values": {"registry": registry, "performance_year": performance_year, "npi": npi},
-            },
-            status_code=getattr(exc, "http_status", 400),
+            exc,
+            problem,
+            page=page,
+            values={"registry": registry, "performance_year": performance_year, "npi": npi},
         )
     return see_other(f"/organisations/practice/{tin}/clients")
 
