@@ -15,6 +15,11 @@ from sqlalchemy import create_engine, make_url, text
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "OPENQPP_TEST_DATABASE_URL"
 
+# pytest-xdist's workers start with COLUMNS=80, and Rich fixes a console's width from COLUMNS
+# when the console is made (openqpp.cli.common, at import): the CLI tests' own wider COLUMNS
+# would then not apply and their tables wrap. Without it Rich reads COLUMNS on each print.
+os.environ.pop("COLUMNS", None)
+
 # Property and fuzz tests (hypothesis): no deadline anywhere (tests never assert timings; each
 # test bounds itself with max_examples, and tests/support/hangs.py trips on a real hang). Under
 # CI (.ci/run sets CI=true) also derandomized, with no example database: the same examples on

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 from tests.support.elections_world import DEBARA, GREEN, PASSWORD, RIVERA, Templates
 from tests.support.keyboard import (
     assert_keyboard_walk,
@@ -101,16 +103,26 @@ def _choose_file(page: Any, field: str, path: str) -> None:
     """A file field with the keyboard: Tab to it, Space opens the chooser (the one thing
     Playwright cannot do by typing is pick the file in the operating system's dialog)."""
     tab_to(page, field)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(path)
+    # On a saturated CI machine headless Chromium now and then drops the chooser a key press
+    # asked for (one run in many: the event never came in 30 s). The key press is what is
+    # tested, so it is pressed again, with the focus checked still on the file field, up to
+    # three times; a page whose field does not open a chooser on Space still fails.
+    for attempt in range(3):
+        assert page.evaluate("document.activeElement.type") == "file", "focus left the field"
+        try:
+            with page.expect_file_chooser(timeout=10_000) as chooser:
+                page.keyboard.press("Space")
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            continue
+        chooser.value.set_files(path)
+        return
 
 
 def test_a_practice_opts_in_and_uploads_a_file_with_the_keyboard_only(
     page: Any, server: LiveServer, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect
-
     page.goto(server.url + "/signin")
     _step(page, "1-signin")
     _sign_in(page, server, "lee.wong")
@@ -130,9 +142,7 @@ def test_a_practice_opts_in_and_uploads_a_file_with_the_keyboard_only(
     tab_to(page, re.compile('type "CONFIRM"'))
     page.keyboard.type("confirn")
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'error-summary'"
-    )
+    expect(page.locator("#error-summary")).to_be_focused()  # no eval'd predicate: CSP
     expect(page).to_have_title(re.compile("^Error: Are you sure"))
     assert_accessible(page)
     link = tab(page)
@@ -140,7 +150,7 @@ def test_a_practice_opts_in_and_uploads_a_file_with_the_keyboard_only(
     assert link["tag"] == "a", link
     assert 'type "CONFIRM"' in link["name"], link
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'confirm-text'")
+    expect(page.locator("#confirm-text")).to_be_focused()
     # the button is after the field; Shift+Tab comes back to it
     tab_to(page, "I'm sure, confirm opt-in")
     back = tab(page, back=True)
@@ -167,8 +177,6 @@ def test_a_practice_opts_in_and_uploads_a_file_with_the_keyboard_only(
 def test_a_clinician_reports_voluntarily_with_the_keyboard_only(
     page: Any, server: LiveServer
 ) -> None:
-    from playwright.sync_api import expect
-
     _sign_in(page, server, "maria.garcia")
     _enter(page, "Eligibility & Reporting", "**/eligibility-reporting")
     _enter(page, re.compile("^View Connected Clinicians of Miami Medical"), f"**{MIAMI}")
@@ -193,8 +201,6 @@ def test_a_clinician_reports_voluntarily_with_the_keyboard_only(
 def test_a_registry_uploads_and_decides_its_participants_with_the_keyboard_only(
     page: Any, server: LiveServer, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect
-
     _sign_in(page, server, "alex.chen")
     _enter(page, "American Academy of Neurology", f"**{REGISTRY}")
     _enter(page, "Registry Submission Details and file uploads", f"**{REGISTRY}/submission-details")
