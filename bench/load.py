@@ -5,7 +5,7 @@ at 300,000 TINs from the synthetic claims generator), with a registry and a few 
 through the access services (organisations, users, Security Officials who sign in and create API
 tokens, client authorisations), starts `openqpp serve` on a loopback port with its clock pinned
 inside the year's election window, and drives a bounded mix of requests from other processes
-(httpx on asyncio, ``--clients`` processes, ``--concurrency`` requests in flight) for a fixed
+(aiohttp on uvloop, ``--clients`` processes, ``--concurrency`` requests in flight) for a fixed
 time:
 
 * ``npi``: ``GET /api/eligibility/npi/{npi}`` (public, random NPIs of the run);
@@ -58,18 +58,18 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psutil
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from openqpp.batch.synth import synthesize
-from openqpp.batch.volumes import compute
 from openqpp.core.access import OrganisationType
 from openqpp.core.submissions.model import EntityType
 from openqpp.db.models import (
@@ -85,7 +85,6 @@ from openqpp.services import (
     access,
     audit,
     database,
-    eligibility,
     eligibility_lookup,
     scoring_cms,
 )
@@ -93,8 +92,10 @@ from openqpp.services.elections import window_for
 from openqpp.settings import get_settings
 
 try:  # run as `python bench/load.py` (bench/ on sys.path) or imported as bench.load (tests)
+    from bench.lookup import load
     from bench.scoring import make_submissions
 except ImportError:  # pragma: no cover - depends on how the script is started
+    from lookup import load  # type: ignore[no-redef]
     from scoring import make_submissions  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,6 +114,8 @@ ENDPOINTS = {
 EXPECTED = {"npi": {200}, "roster": {200}, "elect": {200}, "elect-replay": {200}}
 """Statuses that are not errors (a race's loser is checked by the integrity report)."""
 TIMEOUT = -1
+STAGGER = 0.02
+"""Seconds between the clients' first requests (each opens a connection)."""
 TRANSPORT_ERROR = -2
 
 
@@ -312,27 +315,14 @@ def ensure_claims(options: Options) -> tuple[Path, dict[str, float]]:
 
 def load_run(url: str, claims: Path, year: int) -> dict[str, float]:
     """Migrate, aggregate the claims (DuckDB) and record the determination run."""
-    database.upgrade(url)
-    policy = load_policy(year)
-    started = time.perf_counter()
-    batch = compute(claims, policy)
-    aggregated = time.perf_counter() - started
-    refs = eligibility.ReferenceTables(**batch.references)
-    started = time.perf_counter()
-    with database.session_factory(url).begin() as session:
-        summary = eligibility.record_run(
-            session,
-            policy=policy,
-            volumes=batch.volumes,
-            refs=refs,
-            engine="duckdb",
-            source=str(claims),
-            input_fingerprint="bench-load",
-        )
-    recorded = time.perf_counter() - started
+    loaded = load(url, claims, year, fingerprint="bench-load")
+    summary = loaded.summary
     counts = ", ".join(f"{n:,} {level}" for level, n in sorted(summary.counts.items()))
     say(f"  run {year}:{summary.run_number}: {counts}")
-    return {"aggregate claims (DuckDB)": aggregated, "decide and load the run": recorded}
+    return {
+        "aggregate claims (DuckDB)": loaded.aggregated,
+        "decide and load the run": loaded.recorded,
+    }
 
 
 def setup_access(url: str, options: Options) -> dict[str, Any]:
@@ -503,6 +493,9 @@ def prepare(target: Target, options: Options) -> Prepared:
             f'CREATE DATABASE "{run_name}" TEMPLATE "{template_name}" STRATEGY FILE_COPY',
         )
         url = _pg_url(target.postgres_url, run_name)
+    # Written out now: the copy's gigabytes of dirty pages were still being flushed to disk
+    # during the measured time, and requests waited for the disk behind them.
+    os.sync()
     timings["copy the template"] = time.perf_counter() - started
     started = time.perf_counter()
     warm(url)
@@ -558,6 +551,19 @@ def build_workload(url: str, credentials: dict[str, Any], options: Options) -> W
             )
             .order_by(EligibilityResultRow.id)
         ).all()
+        # Only entities that may still elect: a group listed in a virtual group already holds
+        # the opt-in the virtual group's election implies (the years whose policy says so),
+        # and one such entity in a batch refused the whole batch (409 OQ-ELECT-002).
+        keys = [
+            ("individual" if npi else "group", f"{tin}/{npi}" if npi else tin)
+            for tin, npi in clients
+        ]
+        views = eligibility_lookup.scenario_views(session, run, keys)
+        clients = [
+            (tin, npi)
+            for (tin, npi), key in zip(clients, keys, strict=True)
+            if key in views and views[key].may_elect
+        ]
     practice_tokens: dict[str, str] = credentials["practice_tokens"]
     elections: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     for tin, npi in clients:
@@ -702,8 +708,21 @@ def _entity_key(tin: str, npi: str | None) -> str:
     return f"{tin}/{npi}" if npi else tin
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the client keeps of a response (read in full before the latency is taken)."""
+
+    status: int
+    headers: Mapping[str, str]
+    """Case-insensitive, as HTTP header names are."""
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class _Driver:
-    def __init__(self, spec: ClientSpec, client: httpx.AsyncClient) -> None:
+    def __init__(self, spec: ClientSpec, client: aiohttp.ClientSession) -> None:
         self.spec = spec
         self.client = client
         self.result = ClientResult()
@@ -719,19 +738,21 @@ class _Driver:
 
     async def send(
         self, kind: str, method: str, path: str, **kwargs: Any
-    ) -> tuple[int, httpx.Response | None, float]:
+    ) -> tuple[int, Answer | None, float]:
         started = self.now()
         tick = time.perf_counter()
+        answer: Answer | None = None
         try:
-            response = await self.client.request(method, path, **kwargs)
-            status = response.status_code
-            await response.aread()
-        except httpx.TimeoutException:
-            response, status = None, TIMEOUT
-        except httpx.HTTPError:
-            response, status = None, TRANSPORT_ERROR
+            async with self.client.request(method, path, **kwargs) as response:
+                body = await response.read()
+                answer = Answer(response.status, response.headers.copy(), body)
+            status = answer.status
+        except TimeoutError:
+            status = TIMEOUT
+        except aiohttp.ClientError:
+            status = TRANSPORT_ERROR
         self.result.samples.append((kind, started, (time.perf_counter() - tick) * 1000, status))
-        return status, response, started
+        return status, answer, started
 
     def _take(self) -> tuple[str, list[tuple[str, str | None]]] | None:
         tokens = [t for t, q in self.queues.items() if q]
@@ -807,7 +828,7 @@ class _Driver:
         kind: str,
         keys: list[str],
         status: int,
-        response: httpx.Response | None,
+        response: Answer | None,
         at: float,
         *,
         race: str | None = None,
@@ -859,7 +880,7 @@ class _Driver:
                 "roster",
                 "POST",
                 "/api/eligibility/roster",
-                content=self.rng.choice(work.rosters),
+                data=self.rng.choice(work.rosters),
                 headers={"Content-Type": "text/csv"},
             )
         elif kind == "score":
@@ -867,25 +888,25 @@ class _Driver:
                 "score",
                 "POST",
                 "/api/submissions/submissions/score-preview",
-                content=self.rng.choice(work.scores),
+                data=self.rng.choice(work.scores),
                 headers={
                     "Content-Type": "application/json",
                     "Authorization": f"Bearer {work.registry_token}",
                 },
             )
 
-    async def worker(self, end: float) -> None:
+    async def worker(self, end: float, delay: float = 0.0) -> None:
+        await asyncio.sleep(delay)
         while self.now() < end:
             await self.one()
 
 
 async def _client(spec: ClientSpec) -> ClientResult:
-    limits = httpx.Limits(
-        max_connections=spec.concurrency * 2, max_keepalive_connections=spec.concurrency * 2
-    )
-    async with httpx.AsyncClient(
-        base_url=spec.base_url, limits=limits, timeout=spec.timeout
-    ) as client:
+    # aiohttp, not httpx: httpx's pool cost ~2.5 ms of client CPU per request here (aiohttp
+    # ~0.15 ms), so on a 2-core machine the client took the CPU the server was measured on.
+    connector = aiohttp.TCPConnector(limit=spec.concurrency * 2)
+    timeout = aiohttp.ClientTimeout(total=spec.timeout)
+    async with aiohttp.ClientSession(spec.base_url, connector=connector, timeout=timeout) as client:
         driver = _Driver(spec, client)
         late = time.time() - spec.start_at
         if late > 0.5:
@@ -893,7 +914,12 @@ async def _client(spec: ClientSpec) -> ClientResult:
         await asyncio.sleep(max(0.0, spec.start_at - time.time()))
         cpu, wall = time.process_time(), time.perf_counter()
         end = spec.warmup + spec.seconds
-        await asyncio.gather(*(driver.worker(end) for _ in range(spec.concurrency)))
+        # Connections open one at a time (20 ms apart, in the warm-up): opened at once, the
+        # first server worker to wake accepted nearly all of them (asyncio accepts a backlog in
+        # one go) and kept them alive, so one worker ran out of CPU while the other idled.
+        await asyncio.gather(
+            *(driver.worker(end, delay=i * STAGGER) for i in range(spec.concurrency))
+        )
         driver.result.cpu_seconds = time.process_time() - cpu
         driver.result.wall_seconds = time.perf_counter() - wall
     return driver.result
@@ -1122,6 +1148,8 @@ class DatabaseResult:
     baseline_ms: float
     seconds: float
     pool_exhausted_at: float | None
+    refusals: dict[str, int] = field(default_factory=dict)
+    """Election answers other than 200 (a race's loser aside), by kind, status and code."""
 
     @property
     def errors(self) -> dict[str, dict[str, int]]:
@@ -1258,6 +1286,11 @@ def measure(target: Target, options: Options) -> DatabaseResult:
         "machine": (after.machine_busy - before.machine_busy) / max(wall, 1e-9) * cores,
     }
     exhausted = [r.pool_exhausted_at for r in results if r.pool_exhausted_at is not None]
+    refusals = Counter(
+        f"{e['kind']} {_status_name(e['status'])} {e['code'] or ''}".strip()
+        for e in elections_log
+        if e["status"] != 200 and not (e["kind"] == "elect-race" and e["status"] == 409)
+    )
     return DatabaseResult(
         target=target,
         prepared=prepared,
@@ -1269,6 +1302,7 @@ def measure(target: Target, options: Options) -> DatabaseResult:
         baseline_ms=baseline,
         seconds=window,
         pool_exhausted_at=min(exhausted) if exhausted else None,
+        refusals=dict(sorted(refusals.items())),
     )
 
 
@@ -1322,6 +1356,9 @@ def report(result: DatabaseResult, options: Options) -> None:
             f"{e.p50:>8.1f} {e.p99:>8.1f}  {errors}"
         )
     say(f"  elections recorded in the measured time: {result.elections_per_second:,.1f}/s")
+    if result.refusals:
+        refused = ", ".join(f"{what}: {n}" for what, n in result.refusals.items())
+        say(f"  election refusals (whole run): {refused}")
     if result.pool_exhausted_at is not None:
         say(
             f"  (the entities to elect for ran out at {result.pool_exhausted_at:.1f} s: "
