@@ -74,6 +74,7 @@ from openqpp.services.access.principals import Principal
 from openqpp.services.elections import records
 from openqpp.services.elections.common import (
     begin_writes,
+    election_facts,
     eligibility_of,
     existing_for,
     run_for,
@@ -1036,30 +1037,30 @@ def confirm_upload(
     if electing:
         first = next((p for p in electing if chosen[p.key] is ElectionKind.OPT_IN), electing[0])
         check_confirmation(typed, chosen[first.key])
-    recorded: list[tuple[Election, records.Decided]] = []
-    for participant in electing:
-        entity = participant.entity
-        assert entity is not None
-        request = ElectionRequest(
-            entity, chosen[participant.key], typed or "", Pathway.TRADITIONAL_MIPS
-        )
-        decided = records.decide(
+    entities = [p.entity for p in electing if p.entity is not None]
+    assert len(entities) == len(electing), "a participant who needs a choice is an entity"
+    facts = election_facts(session, run, year, entities)
+    decided = [
+        records.decide(
             session,
             principal=acting,
-            request=request,
+            request=ElectionRequest(
+                entity, chosen[participant.key], typed or "", Pathway.TRADITIONAL_MIPS
+            ),
             year=year,
             now=now,
             channel=Channel.REGISTRY_UPLOAD,
+            run=run,
+            facts=facts,
         )
-        row = records.insert_election(
-            session,
-            decided,
-            principal=acting,
-            channel=Channel.REGISTRY_UPLOAD,
-            request_id=context.request_id,
+        for participant, entity in zip(electing, entities, strict=True)
+    ]
+    try:
+        recorded = records.record_elections(
+            session, decided, principal=acting, channel=Channel.REGISTRY_UPLOAD, context=context
         )
-        records.audit_election(session, row, decided, principal=acting, context=context)
-        recorded.append((row, decided))
+    except records.RaceLost as lost:
+        raise lost.error from None
     dropped = {p.key for p in choosing if chosen[p.key] is ElectionKind.NO_DECISION}
     stored: list[dict[str, Any]] = []
     for held in upload.files:
