@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from openqpp.web import scoring as scoring_web
     from openqpp.web.eligibility import api as eligibility_api
     from openqpp.web.eligibility import pages as eligibility_pages
+    from openqpp.web.eligibility.direct import DirectNpiLookup
     from openqpp.web.health import routes as health_routes
     from openqpp.web.home import routes as home_routes
     from openqpp.web.submissions import api as submissions_api
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health_routes.router)
     app.include_router(home_routes.router)
+    # Inside the access middleware (installed next), so a signed-in session is resolved first.
+    app.add_middleware(DirectNpiLookup)
     access_web.install(app)
     app.include_router(eligibility_api.router)
     app.include_router(eligibility_pages.router)

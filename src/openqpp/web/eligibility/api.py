@@ -87,24 +87,27 @@ def _error(status: int, error_type: str, exc: OpenQppError) -> JSONResponse:
 @router.get("/npi/{npi}", summary="Eligibility of one clinician at every practice (v6)")
 async def npi_lookup(npi: str, request: Request, year: Year = None, run: RunNum = None) -> Response:
     # The busiest public call: the caller, the session and the lookup in one trip to the
-    # thread pool (as dependencies they would be three, each waiting for a free thread).
+    # thread pool (as dependencies they would be three, each waiting for a free thread). Without
+    # query parameters it is answered by web/eligibility/direct.py, with the same function.
+    return await run_in_threadpool(npi_answer, request, npi, year, run)
+
+
+def npi_answer(request: Request, npi: str, year: int | None, run: int | None) -> Response:
+    """The answer to `GET /api/eligibility/npi/{npi}` (in a worker thread): the caller, one
+    reading session, the lookup and its v6 JSON; the lookup's refusals as 400/404 JSON."""
     version = api_version(request)
-
-    def answer() -> Response:
-        principal = optional_principal(request)
-        with database.reading(request.app.state.settings.database_url) as db:
-            try:
-                view = lookup.lookup_npi(db, npi, year=year, run_number=run)
-                shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
-            except InvalidValue as exc:
-                return _error(400, "InvalidFormatNpi", exc)
-            except lookup.ClinicianNotFound as exc:
-                return _error(404, "NoProviderInformation", exc)
-            except lookup.NoDeterminationRun as exc:
-                return _error(404, "NoDeterminationRun", exc)
-        return _json({"data": v6.clinician(view, show_tins=shown)}, version=version)
-
-    return await run_in_threadpool(answer)
+    principal = optional_principal(request)
+    with database.reading(request.app.state.settings.database_url) as db:
+        try:
+            view = lookup.lookup_npi(db, npi, year=year, run_number=run)
+            shown = lookup.visible_tins(db, principal, (o.tin for o in view.organizations))
+        except InvalidValue as exc:
+            return _error(400, "InvalidFormatNpi", exc)
+        except lookup.ClinicianNotFound as exc:
+            return _error(404, "NoProviderInformation", exc)
+        except lookup.NoDeterminationRun as exc:
+            return _error(404, "NoDeterminationRun", exc)
+    return _json({"data": v6.clinician(view, show_tins=shown)}, version=version)
 
 
 @router.get("/npis/{npis}", summary="Eligibility of several clinicians (comma-separated NPIs)")
