@@ -59,7 +59,9 @@ class Settings(BaseSettings):
         description="PostgreSQL: reconnect connections older than this many seconds (-1: never).",
     )
     db_pool_pre_ping: bool = Field(
-        default=True, description="PostgreSQL: test a pooled connection before using it."
+        default=True,
+        description="PostgreSQL: check a pooled connection before using it (its socket each "
+        "time, a ping after 10 s unused), so a restarted database fails no request.",
     )
     max_request_head_bytes: int = Field(
         default=65_536,

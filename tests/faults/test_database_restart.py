@@ -2,8 +2,9 @@
 immediate`) while threads send lookups and elections to a running server with two workers:
 requests during the outage fail cleanly (503, the JSON error envelope with an OQ-DB code, no
 traceback), /healthz says the database is unreachable, requests succeed again once the
-database is back without restarting the server (the pool tests connections before use), and no
-election is lost or recorded twice.
+database is back without restarting the server, and no election is lost or recorded twice. A
+restart while the server is idle costs no request at all: the pooled connections the database
+closed are replaced before use (db/session._check_before_use).
 
 The database is a cluster of the test's own (initdb in a temporary directory, a free port),
 never the machine's shared PostgreSQL."""
@@ -18,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -287,5 +289,37 @@ def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_los
         assert len(ledger.elections) == len(answered)
     finally:
         load.stopping.set()
+        server.stop()
+        database.engine_for.cache_clear()
+
+
+def test_a_restart_while_the_server_is_idle_fails_no_request(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Each worker's pool holds connections the restart closed; no request may meet one."""
+    url = cluster.create_database("openqpp_idle")
+    token = fault_world.build(url, tmp_path / "world")
+    database.engine_for.cache_clear()
+    server = Server(tmp_path, url, env=dict(SERVER_ENV))
+    load = Load(server, token)
+    lookup = f"{fault_world.PRACTICE}|{fault_world.npi(0)}"
+
+    def look_up(client: httpx.Client) -> httpx.Response:
+        return client.get(
+            load.url, params={"year": fault_world.YEAR}, headers={"Qpp-Opt-In-Entities": lookup}
+        )
+
+    try:
+        server.start()
+        with ThreadPoolExecutor(16) as pool, httpx.Client(timeout=60, headers=load.headers) as c:
+            # Several requests at once, so each worker's pool keeps several connections.
+            assert {r.status_code for r in pool.map(lambda _: look_up(c), range(64))} == {200}
+            cluster.restart("fast")
+            after = list(pool.map(lambda _: look_up(c), range(64)))
+            elected = partial_put(c, load.url, 1, str(uuid.uuid4()))()
+        failed = [r for r in after if r.status_code != 200]
+        assert not failed, f"{len(failed)} of 64 lookups failed: {failed[0].text[:300]}"
+        assert elected.status_code == 200, elected.text
+    finally:
         server.stop()
         database.engine_for.cache_clear()
