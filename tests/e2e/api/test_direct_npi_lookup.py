@@ -1,7 +1,7 @@
 """`GET /api/eligibility/npi/{npi}` without a query string is answered by the direct path
 (web/eligibility/direct.py), ahead of FastAPI's router: it answers exactly as the route does
 (status, headers, body) for every kind of caller and refusal, and it takes only the requests it
-is meant for."""
+is meant for. An API token is read outside a transaction, its last use still recorded."""
 
 from __future__ import annotations
 
@@ -176,3 +176,29 @@ def test_the_direct_path_takes_only_a_plain_get_of_one_npi_once_ready(world: Wor
     ]
     for method, other, query in passed_on:
         assert _call(app, method, other, query) == ([other], 299), (method, other, query)
+
+
+def test_an_api_call_with_a_token_records_its_last_use_at_most_once_a_minute(
+    world: World,
+) -> None:
+    """The token is read outside a transaction; its last use is still written (and committed)
+    by the call that finds it due, and not by the calls within the next minute."""
+    from sqlalchemy import select
+
+    from openqpp.db.models import ApiToken
+
+    client = TestClient(_app(world))
+    bearer = _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+
+    def last_used() -> object:
+        with world.factory() as session:
+            return session.scalar(select(ApiToken.last_used_at).order_by(ApiToken.id.desc()))
+
+    assert last_used() is None
+    assert client.get(
+        f"/api/eligibility/npi/{DEBARA}", headers={"Authorization": bearer}
+    ).is_success
+    first = last_used()
+    assert first is not None
+    assert client.get(f"/api/eligibility/npi/{DEBARA}?year=2022", headers={"Authorization": bearer})
+    assert last_used() == first
