@@ -192,3 +192,41 @@ def test_a_batch_that_loses_a_race_for_one_entity_inserts_none_and_names_that_en
     with world.factory() as session:
         (row,) = session.scalars(select(Election)).all()
     assert (row.level, row.actor) == ("group", "lee.wong")
+
+
+def test_an_idempotency_key_taken_meanwhile_refuses_the_whole_request(world: World) -> None:
+    """Two requests under one key with different bodies, the other committed between this
+    one's key check and its end: this one is refused and nothing of it is stored, on a
+    transaction that failed at the key's insert (no SAVEPOINT around it)."""
+    from openqpp.core.elections import IdempotencyKeyReused
+    from openqpp.db.models import IdempotencyRecord
+    from openqpp.services.elections import records
+
+    key, scope = "key-taken-meanwhile", "token:1"
+
+    def answer(fingerprint: str) -> dict[str, object]:
+        return {
+            "scope": scope, "key": key, "fingerprint_": fingerprint, "status_code": 200,
+            "body": {}, "now": NOW_2022,
+        }  # fmt: skip
+
+    def this_request() -> None:
+        with world.factory.begin() as session:
+            assert records.stored_response(session, scope=scope, key=key, fingerprint_="a") is None
+            with world.factory.begin() as other:  # the other request ends first
+                records.store_response(other, **answer("b"))  # type: ignore[arg-type]
+            session.add(  # this request's own work
+                IdempotencyRecord(
+                    scope=scope, key="this-request's-other-row", fingerprint="a",
+                    status_code=200, body={}, created_at=NOW_2022,
+                )
+            )  # fmt: skip
+            records.store_response(session, **answer("a"))  # type: ignore[arg-type]
+
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        this_request()
+    assert caught.value.code == "OQ-ELECT-010"
+    assert "at the same time" in caught.value.message
+    with world.factory() as session:
+        stored = session.scalars(select(IdempotencyRecord.key)).all()
+    assert stored == [key]

@@ -409,22 +409,25 @@ def store_response(
     body: dict[str, Any],
     now: dt.datetime,
 ) -> None:
+    """Keep the answer under (caller, key), in the request's transaction. Without a SAVEPOINT
+    (two round trips on PostgreSQL): a key taken meanwhile by a concurrent request fails the
+    flush, and with it the whole transaction, which the refusal then rolls back."""
     if key is None:
         return
     begin_writes(session)
+    session.flush()  # the request's own rows first, so a failure below is the key's
+    session.add(
+        IdempotencyRecord(
+            scope=scope[:120],
+            key=key,
+            fingerprint=fingerprint_,
+            status_code=status_code,
+            body=body,
+            created_at=now,
+        )
+    )
     try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyRecord(
-                    scope=scope[:120],
-                    key=key,
-                    fingerprint=fingerprint_,
-                    status_code=status_code,
-                    body=body,
-                    created_at=now,
-                )
-            )
-            session.flush()
+        session.flush()
     except IntegrityError:
         raise IdempotencyKeyReused(
             f"The Idempotency-Key {key!r} was used for another request at the same time.",
