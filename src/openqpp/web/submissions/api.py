@@ -197,8 +197,9 @@ def _read(
 
 # ---------------------------------------------------------------- submissions
 
-_LIST = schema.errors(401, 406, 422, 429)
-_ONE = schema.errors(401, 404, 406, 422, 429)
+# 400: text with a NUL character in a query parameter (PostgreSQL cannot compare it, OQ-REQ-002).
+_LIST = schema.errors(400, 401, 406, 422, 429)
+_ONE = schema.errors(400, 401, 404, 406, 422, 429)
 _WRITE = schema.errors(400, 401, 403, 404, 406, 409, 413, 422, 429)
 
 

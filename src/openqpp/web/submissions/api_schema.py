@@ -145,7 +145,8 @@ class ReceiptsEnvelope(_Open):
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the error statuses a route can answer."""
     words = {
-        400: "The request cannot be read (e.g. an Idempotency-Key that is empty or too long).",
+        400: "The request cannot be read (e.g. an Idempotency-Key that is empty or too long, "
+        "or text with a NUL character: OQ-REQ-002).",
         401: "No valid API token or session; or (POST /submissions) a registry, which may not "
         "create whole submissions.",
         403: "The caller may not submit or view data for this entity.",
