@@ -57,9 +57,9 @@ def api_principal(request: Request) -> access.Principal:
         # COMMIT round trips per API call); the token's last use, written at most once a
         # minute, commits with the commit below.
         with database.reading(request.app.state.settings.database_url) as session:
-            principal = access.principal_for_token(session, value.strip())
+            by_token = access.principal_for_token(session, value.strip())
             session.commit()
-        return principal
+        return by_token
     principal: access.Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthenticated(
