@@ -199,6 +199,21 @@ class World:
         with self.factory() as session:
             return principal_of(session, user_id)
 
+    def bearer(self, user_id: str, kind: OrganisationType, identifier: str) -> dict[str, str]:
+        """The Authorization header of a new API token ``user_id`` creates for an organisation."""
+        from openqpp.services import audit
+
+        with self.factory.begin() as session:
+            created = access.create_token(
+                session,
+                principal=self.principal(user_id),
+                organisation_type=kind,
+                identifier=identifier,
+                label="test",
+                context=audit.RequestContext(),
+            )
+        return {"Authorization": f"Bearer {created.token}"}
+
 
 class Templates:
     """One built world per database kind, made when first asked for."""

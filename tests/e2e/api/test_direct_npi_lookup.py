@@ -16,7 +16,6 @@ from tests.support.elections_world import DEBARA, GREEN, LAKESIDE, PASSWORD, Wor
 
 from openqpp.batch.demo import MIAMI_MEDICAL, demo_npi
 from openqpp.core.access import OrganisationType
-from openqpp.services import access, audit
 from openqpp.settings import Settings
 from openqpp.web import create_app
 from openqpp.web.access.security import AccessMiddleware
@@ -28,19 +27,6 @@ UNKNOWN = demo_npi("199999999")  # a valid NPI (check digit) that is in no run
 
 def _app(world: World) -> FastAPI:
     return create_app(Settings(database_url=world.url, log_level="warning", clock=CLOCK))
-
-
-def _token(world: World, user_id: str, kind: OrganisationType, identifier: str) -> str:
-    with world.factory.begin() as session:
-        created = access.create_token(
-            session,
-            principal=world.principal(user_id),
-            organisation_type=kind,
-            identifier=identifier,
-            label="test",
-            context=audit.RequestContext(),
-        )
-    return f"Bearer {created.token}"
 
 
 def _answer(client: TestClient, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:  # type: ignore[type-arg]
@@ -71,13 +57,11 @@ def test_the_direct_path_answers_exactly_as_the_route(
     client = TestClient(_app(world))
     headers: dict[str, str] = {"Accept": accept} if accept else {}
     if caller == "registry token":
-        headers["Authorization"] = _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+        headers.update(world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR"))
     elif caller == "practice token":
-        headers["Authorization"] = _token(
-            world, "maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL
-        )
+        headers.update(world.bearer("maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL))
     elif caller == "other practice token":
-        headers["Authorization"] = _token(world, "dana.lake", OrganisationType.PRACTICE, LAKESIDE)
+        headers.update(world.bearer("dana.lake", OrganisationType.PRACTICE, LAKESIDE))
     elif caller == "signed-in session":
         sign_in(client, "maria.garcia", PASSWORD)
     elif caller == "invalid token":
@@ -97,8 +81,8 @@ def test_the_route_tins_in_full_only_for_callers_who_may_see_them(world: World) 
     """The direct path keeps the caller: a registry with the practice as its client sees the
     TIN in full; an anonymous caller sees it masked (the route's rule, tests/security)."""
     client = TestClient(_app(world))
-    registry = _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
-    shown = client.get(f"/api/eligibility/npi/{DEBARA}", headers={"Authorization": registry})
+    registry = world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+    shown = client.get(f"/api/eligibility/npi/{DEBARA}", headers=registry)
     masked = client.get(f"/api/eligibility/npi/{DEBARA}")
     assert [o["TIN"] for o in shown.json()["data"]["organizations"]] == [MIAMI_MEDICAL]
     assert [o["TIN"] for o in masked.json()["data"]["organizations"]] == ["XXXXXXXXXX"]
@@ -188,17 +172,15 @@ def test_an_api_call_with_a_token_records_its_last_use_at_most_once_a_minute(
     from openqpp.db.models import ApiToken
 
     client = TestClient(_app(world))
-    bearer = _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+    headers = world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
 
     def last_used() -> object:
         with world.factory() as session:
             return session.scalar(select(ApiToken.last_used_at).order_by(ApiToken.id.desc()))
 
     assert last_used() is None
-    assert client.get(
-        f"/api/eligibility/npi/{DEBARA}", headers={"Authorization": bearer}
-    ).is_success
+    assert client.get(f"/api/eligibility/npi/{DEBARA}", headers=headers).is_success
     first = last_used()
     assert first is not None
-    assert client.get(f"/api/eligibility/npi/{DEBARA}?year=2022", headers={"Authorization": bearer})
+    assert client.get(f"/api/eligibility/npi/{DEBARA}?year=2022", headers=headers).is_success
     assert last_used() == first

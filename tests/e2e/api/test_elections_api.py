@@ -16,7 +16,6 @@ from tests.support.elections_world import DEBARA, GREEN, PASSWORD, RIVERA, World
 
 from openqpp.batch.demo import GREENVILLE_PODIATRY, MIAMI_MEDICAL
 from openqpp.core.access import OrganisationType
-from openqpp.services import access, audit
 from openqpp.settings import Settings
 from openqpp.web import create_app
 
@@ -30,24 +29,10 @@ def _client(world: World, clock: str = CLOCK) -> TestClient:
     )
 
 
-def _token(world: World, user_id: str, kind: OrganisationType, identifier: str) -> str:
-    with world.factory.begin() as session:
-        created = access.create_token(
-            session,
-            principal=world.principal(user_id),
-            organisation_type=kind,
-            identifier=identifier,
-            label="test",
-            context=audit.RequestContext(),
-        )
-    return created.token
-
-
 @pytest.fixture
 def registry(world: World) -> dict[str, str]:
     """Headers of the American Academy of Neurology's API token (a QCDR)."""
-    token = _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
-    return {"Authorization": f"Bearer {token}"}
+    return world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
 
 
 def _put(client: TestClient, headers: dict[str, str], body: dict[str, Any], key: str | None = None):  # type: ignore[no-untyped-def]
@@ -218,12 +203,12 @@ def test_bad_requests_get_a_code_and_a_fix_never_a_500(
 
 
 def test_post_works_too_and_a_practice_token_elects_for_its_own_practice(world: World) -> None:
-    token = _token(world, "lee.wong", OrganisationType.PRACTICE, GREENVILLE_PODIATRY)
+    token = world.bearer("lee.wong", OrganisationType.PRACTICE, GREENVILLE_PODIATRY)
     client = _client(world)
     response = client.post(
         "/api/eligibility/opt-in",
         json={"data": [{"tin": GREENVILLE_PODIATRY, "decision": "opt_in"}], "confirm": "CONFIRM"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=token,
     )
     assert response.status_code == 200, response.text
     (item,) = response.json()["data"]
@@ -295,11 +280,11 @@ def _unfold(text: str) -> list[str]:
 def test_the_calendar_feed_is_rfc_5545_with_the_window_and_the_deadline(
     world: World, registry: dict[str, str]
 ) -> None:
-    token = _token(world, "maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
+    token = world.bearer("maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
     client = _client(world)
     response = client.get(
         f"/organisations/practice/{MIAMI_MEDICAL}/elections.ics",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=token,
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
@@ -324,7 +309,7 @@ def test_the_calendar_feed_is_rfc_5545_with_the_window_and_the_deadline(
     # an organisation the caller has no role at: the usual refusal, same words as a missing one
     other = client.get(
         f"/organisations/practice/{GREENVILLE_PODIATRY}/elections.ics",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=token,
     )
     assert other.status_code == 403
     assert client.get(f"/organisations/practice/{MIAMI_MEDICAL}/elections.ics").status_code == 401

@@ -29,7 +29,6 @@ from tests.support.scoring_world import (
 from openqpp.batch.demo import MIAMI_MEDICAL
 from openqpp.core.access import OrganisationType
 from openqpp.db.models import AuditRecord, MeasurementSetRow, SubmissionReceipt, SubmissionRow
-from openqpp.services import access, audit
 from openqpp.settings import Settings
 from openqpp.web import create_app
 
@@ -52,19 +51,6 @@ def _client(world: World) -> TestClient:
     )
 
 
-def _token(world: World, user_id: str, kind: OrganisationType, identifier: str) -> dict[str, str]:
-    with world.factory.begin() as session:
-        created = access.create_token(
-            session,
-            principal=world.principal(user_id),
-            organisation_type=kind,
-            identifier=identifier,
-            label="test",
-            context=audit.RequestContext(),
-        )
-    return {"Authorization": f"Bearer {created.token}"}
-
-
 @pytest.fixture
 def client(world: World) -> Iterator[TestClient]:
     with _client(world) as made:
@@ -73,17 +59,17 @@ def client(world: World) -> Iterator[TestClient]:
 
 @pytest.fixture
 def miami(world: World) -> dict[str, str]:
-    return _token(world, "maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
+    return world.bearer("maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
 
 
 @pytest.fixture
 def aan(world: World) -> dict[str, str]:
-    return _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+    return world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
 
 
 @pytest.fixture
 def other(world: World) -> dict[str, str]:
-    return _token(world, "olga.other", OrganisationType.REGISTRY, "OTHER-QR")
+    return world.bearer("olga.other", OrganisationType.REGISTRY, "OTHER-QR")
 
 
 def _counts(world: World) -> tuple[int, ...]:

@@ -24,7 +24,6 @@ from tests.support.reference import QPP_API_REFERENCE, QRDA3_REFERENCE, SHARED, 
 from openqpp.batch.demo import GREENVILLE_PODIATRY, MIAMI_MEDICAL
 from openqpp.core.access import OrganisationType
 from openqpp.db.models import MeasurementRow, MeasurementSetRow, SubmissionReceipt, SubmissionRow
-from openqpp.services import access, audit
 from openqpp.settings import Settings
 from openqpp.web import create_app
 
@@ -53,35 +52,22 @@ def _client(world: World, clock: str = CLOCK_2022, **overrides: Any) -> TestClie
     return TestClient(create_app(Settings(**options)))
 
 
-def _token(world: World, user_id: str, kind: OrganisationType, identifier: str) -> dict[str, str]:
-    with world.factory.begin() as session:
-        created = access.create_token(
-            session,
-            principal=world.principal(user_id),
-            organisation_type=kind,
-            identifier=identifier,
-            label="test",
-            context=audit.RequestContext(),
-        )
-    return {"Authorization": f"Bearer {created.token}"}
-
-
 @pytest.fixture
 def aan(world: World) -> dict[str, str]:
     """The American Academy of Neurology's token (a QCDR; Miami Medical's registry)."""
-    return _token(world, "alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
+    return world.bearer("alex.chen", OrganisationType.REGISTRY, "AAN-QCDR")
 
 
 @pytest.fixture
 def other(world: World) -> dict[str, str]:
     """Another registry's token: no client authorisations."""
-    return _token(world, "olga.other", OrganisationType.REGISTRY, "OTHER-QR")
+    return world.bearer("olga.other", OrganisationType.REGISTRY, "OTHER-QR")
 
 
 @pytest.fixture
 def miami(world: World) -> dict[str, str]:
     """Miami Medical's own token (its Security Official's)."""
-    return _token(world, "maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
+    return world.bearer("maria.garcia", OrganisationType.PRACTICE, MIAMI_MEDICAL)
 
 
 def _counts(world: World) -> tuple[int, ...]:
@@ -656,7 +642,7 @@ def test_an_opt_in_eligible_clinician_without_an_election_gets_no_data_stored(
 def test_greenville_podiatrys_group_data_waits_for_its_election(world: World) -> None:
     """Greenville Podiatry (TIN 454599323) is opt-in eligible as a group in 2022."""
     client = _client(world)
-    token = _token(world, "lee.wong", OrganisationType.PRACTICE, GREENVILLE_PODIATRY)
+    token = world.bearer("lee.wong", OrganisationType.PRACTICE, GREENVILLE_PODIATRY)
     before = _counts(world)
     whole = {
         "entityType": "group",
