@@ -199,20 +199,25 @@ class World:
         with self.factory() as session:
             return principal_of(session, user_id)
 
-    def bearer(self, user_id: str, kind: OrganisationType, identifier: str) -> dict[str, str]:
-        """The Authorization header of a new API token ``user_id`` creates for an organisation."""
+    def api_token(
+        self, user_id: str, kind: OrganisationType, identifier: str, *, label: str = "test"
+    ) -> access.CreatedToken:
+        """A new API token ``user_id`` creates for an organisation (its ``.token``, ``.info``)."""
         from openqpp.services import audit
 
         with self.factory.begin() as session:
-            created = access.create_token(
+            return access.create_token(
                 session,
                 principal=self.principal(user_id),
                 organisation_type=kind,
                 identifier=identifier,
-                label="test",
+                label=label,
                 context=audit.RequestContext(),
             )
-        return {"Authorization": f"Bearer {created.token}"}
+
+    def bearer(self, user_id: str, kind: OrganisationType, identifier: str) -> dict[str, str]:
+        """The Authorization header of a new API token ``user_id`` creates for an organisation."""
+        return {"Authorization": f"Bearer {self.api_token(user_id, kind, identifier).token}"}
 
 
 class Templates:

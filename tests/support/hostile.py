@@ -19,7 +19,6 @@ from sqlalchemy import text
 
 from openqpp.batch.demo import MIAMI_MEDICAL
 from openqpp.core.access import OrganisationType
-from openqpp.services import access, audit
 from openqpp.settings import Settings
 from openqpp.web import create_app
 from tests.support.access_http import sign_in
@@ -77,15 +76,7 @@ def stored(world: World) -> dict[str, int]:
 def token(world: World, user_id: str, kind: OrganisationType, identifier: str) -> Any:
     """A new API token made by ``user_id`` through the access service (its ``.token`` and
     ``.info``)."""
-    with world.factory.begin() as session:
-        return access.create_token(
-            session,
-            principal=world.principal(user_id),
-            organisation_type=kind,
-            identifier=identifier,
-            label="hostile",
-            context=audit.RequestContext(),
-        )
+    return world.api_token(user_id, kind, identifier, label="hostile")
 
 
 def bearer(created: Any) -> dict[str, str]:
