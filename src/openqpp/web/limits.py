@@ -63,30 +63,27 @@ def body_limit(request: Request) -> int:
     return limit
 
 
-def check_content_length(request: Request, limit: int | None = None) -> None:
-    """Refuse at once when the declared Content-Length is over the limit (before reading)."""
-    limit = body_limit(request) if limit is None else limit
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise _too_large(limit, int(declared))
-
-
 async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The request body, read chunk by chunk and abandoned as soon as it passes ``limit``
     (a chunked body without Content-Length included): never more than ``limit`` bytes plus
     one chunk are held in memory."""
     limit = body_limit(request) if limit is None else limit
-    check_content_length(request, limit)
-    refuse_body_past(request, limit, lambda _: _too_large(limit))
+    refuse_body_past(request, limit, lambda size: _too_large(limit, size))
     return await request.body()
 
 
-def refuse_body_past(request: Request, limit: int, refusal: Callable[[int], OpenQppError]) -> None:
-    """From now on, the body of ``request`` is refused with ``refusal(limit)`` as soon as
-    more than ``limit`` bytes of it have arrived, with or without a Content-Length. The count
-    is kept where the bytes come in, so it holds for :func:`read_body` and for the multipart
-    uploads alike (Starlette's form parser would read a chunked body to its end, spooling files
-    to disk, before any file could be measured)."""
+def refuse_body_past(
+    request: Request, limit: int, refusal: Callable[[int | None], OpenQppError]
+) -> None:
+    """Refuse the body of ``request`` past ``limit`` bytes: at once with ``refusal(declared)``
+    when its Content-Length says so (before anything is read), else with ``refusal(None)`` as
+    soon as more than ``limit`` bytes of it have arrived, with or without a Content-Length. The
+    count is kept where the bytes come in, so it holds for :func:`read_body` and for the
+    multipart uploads alike (Starlette's form parser would read a chunked body to its end,
+    spooling files to disk, before any file could be measured)."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise refusal(int(declared))
     receive = request.receive
     received = 0
 
@@ -96,7 +93,7 @@ def refuse_body_past(request: Request, limit: int, refusal: Callable[[int], Open
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise refusal(limit)
+                raise refusal(None)
         return message
 
     # Starlette reads the body through the request's receive channel; it has no public setter.

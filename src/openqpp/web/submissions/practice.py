@@ -91,10 +91,9 @@ async def _upload(
     request: Request, principal: access.Principal, year: str, tin: str, npi: str | None
 ) -> Response:
     limit = upload_limit(request)
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > limit + MULTIPART_ALLOWANCE:
-        raise overview.too_large(limit, int(declared))  # before the body is read
-    refuse_body_past(request, limit + MULTIPART_ALLOWANCE, lambda _: overview.too_large(limit))
+    refuse_body_past(
+        request, limit + MULTIPART_ALLOWANCE, lambda size: overview.too_large(limit, size)
+    )
     await require_csrf(request)
     form = await request.form()
     item = form.get("file")
