@@ -31,8 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openqpp.web.eligibility import api
 
-_PATH: Final = re.compile(r"/api/eligibility/npi/([^/]+)")
-"""The route's path with its `{npi}` parameter as Starlette matches it (any text but `/`)."""
+_PATH: Final = re.compile(re.escape(api.router.prefix) + r"/npi/([^/]+)")
+"""The route's path (`/npi/{npi}` under the Eligibility API's prefix) with its parameter as
+Starlette matches it (any text but `/`)."""
 
 
 class DirectNpiLookup:
