@@ -202,16 +202,30 @@ def _clean_failure(call: Call) -> str | None:
     return None
 
 
-def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_losing_elections(
-    cluster: Cluster, tmp_path: Path
-) -> None:
-    url = cluster.create_database("openqpp_faults")
+@contextlib.contextmanager
+def _served_world(
+    cluster: Cluster, tmp_path: Path, name: str
+) -> Iterator[tuple[str, Server, Load]]:
+    """The fault world in a new database of ``cluster``, served by a started two-worker server,
+    and the load against it (not started); stopped and forgotten afterwards."""
+    url = cluster.create_database(name)
     token = fault_world.build(url, tmp_path / "world")
     database.engine_for.cache_clear()
     server = Server(tmp_path, url, env=dict(SERVER_ENV))
     load = Load(server, token)
     try:
         server.start()
+        yield url, server, load
+    finally:
+        load.stopping.set()
+        server.stop()
+        database.engine_for.cache_clear()
+
+
+def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_losing_elections(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    with _served_world(cluster, tmp_path, "openqpp_faults") as (url, server, load):
         pid = server.process.pid if server.process else None
         load.start()
         load.wait_for("elections answered", 10, lambda c: c.kind == "elect" and c.status == 200)
@@ -287,39 +301,31 @@ def test_requests_fail_cleanly_while_postgresql_restarts_and_recover_without_los
         recorded = {e: ledger.elections.get(fault_world.entity_key(e), []) for e in answered}
         assert recorded == {e: [election] for e, election in answered.items()}
         assert len(ledger.elections) == len(answered)
-    finally:
-        load.stopping.set()
-        server.stop()
-        database.engine_for.cache_clear()
 
 
 def test_a_restart_while_the_server_is_idle_fails_no_request(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     """Each worker's pool holds connections the restart closed; no request may meet one."""
-    url = cluster.create_database("openqpp_idle")
-    token = fault_world.build(url, tmp_path / "world")
-    database.engine_for.cache_clear()
-    server = Server(tmp_path, url, env=dict(SERVER_ENV))
-    load = Load(server, token)
     lookup = f"{fault_world.PRACTICE}|{fault_world.npi(0)}"
+    with (
+        _served_world(cluster, tmp_path, "openqpp_idle") as (_, _, load),  # its threads unused
+        ThreadPoolExecutor(16) as pool,
+        httpx.Client(timeout=60, headers=load.headers) as client,
+    ):
 
-    def look_up(client: httpx.Client) -> httpx.Response:
-        return client.get(
-            load.url, params={"year": fault_world.YEAR}, headers={"Qpp-Opt-In-Entities": lookup}
-        )
+        def look_up(_: int) -> httpx.Response:
+            return client.get(
+                load.url,
+                params={"year": fault_world.YEAR},
+                headers={"Qpp-Opt-In-Entities": lookup},
+            )
 
-    try:
-        server.start()
-        with ThreadPoolExecutor(16) as pool, httpx.Client(timeout=60, headers=load.headers) as c:
-            # Several requests at once, so each worker's pool keeps several connections.
-            assert {r.status_code for r in pool.map(lambda _: look_up(c), range(64))} == {200}
-            cluster.restart("fast")
-            after = list(pool.map(lambda _: look_up(c), range(64)))
-            elected = partial_put(c, load.url, 1, str(uuid.uuid4()))()
-        failed = [r for r in after if r.status_code != 200]
-        assert not failed, f"{len(failed)} of 64 lookups failed: {failed[0].text[:300]}"
-        assert elected.status_code == 200, elected.text
-    finally:
-        server.stop()
-        database.engine_for.cache_clear()
+        # Several requests at once, so each worker's pool keeps several connections.
+        assert {r.status_code for r in pool.map(look_up, range(64))} == {200}
+        cluster.restart("fast")
+        after = list(pool.map(look_up, range(64)))
+        elected = partial_put(client, load.url, 1, str(uuid.uuid4()))()
+    failed = [r for r in after if r.status_code != 200]
+    assert not failed, f"{len(failed)} of 64 lookups failed: {failed[0].text[:300]}"
+    assert elected.status_code == 200, elected.text
