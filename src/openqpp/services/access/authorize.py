@@ -45,14 +45,8 @@ def in_submission_period(at: dt.datetime | None = None) -> bool:
     return any(window.is_open(moment) for window in submission_windows())
 
 
-_CURRENT_CLIENT_LINKS = select(ClientAuthorisation).where(
-    ClientAuthorisation.practice_fk == bindparam("practice_id"),
-    ClientAuthorisation.revoked_at.is_(None),
-)
-
-
 def client_links(session: Session, *, practice_id: int) -> list[ClientLink]:
-    rows = session.scalars(_CURRENT_CLIENT_LINKS, {"practice_id": practice_id})
+    rows = session.scalars(_CURRENT_CLIENT_LINKS_OF, {"practice_ids": [practice_id]})
     return [_link(r) for r in rows]
 
 
